@@ -1,0 +1,165 @@
+"""Data: MNIST scaled to [-1, 1], and toy distributions whose densities we know exactly.
+
+MNIST comes from ``torchvision.datasets.MNIST`` under the folder ``$GAN_BOOK_DATA`` (default:
+``~/.cache/gan_book``). Pixels are mapped from {0..255} to [-1, 1] by x / 127.5 - 1, matching a
+generator with a Tanh output (book, chapter 7).
+
+The toy distributions are Gaussian mixtures: a 1-D mixture with an exact density (used from
+chapter 1 on), and the two 2-D benchmarks of the mode-collapse literature (Lin et al. 2018,
+Table 1): ``ring`` (8 modes on a circle of radius 1, std 0.01) and ``grid`` (25 modes at
+{-4, -2, 0, 2, 4}^2, std 0.05).
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from scipy import stats
+
+DATA_ENV = "GAN_BOOK_DATA"
+
+
+class DataNotFoundError(RuntimeError):
+    """Raised with a one-line, actionable message when MNIST is neither on disk nor downloadable."""
+
+
+def data_root() -> Path:
+    """The folder holding ``MNIST/raw``: ``$GAN_BOOK_DATA`` or ``~/.cache/gan_book``."""
+    return Path(os.environ.get(DATA_ENV) or Path.home() / ".cache" / "gan_book").expanduser()
+
+
+class MNISTTensors(NamedTuple):
+    images: torch.Tensor  # (N, 1, 28, 28), float32 in [-1, 1]
+    labels: torch.Tensor  # (N,), int64 digit classes 0..9
+
+
+def load_mnist(
+    train: bool = True, device: torch.device | str = "cpu", limit: int | None = None
+) -> MNISTTensors:
+    """Load MNIST as tensors scaled to [-1, 1], resident on ``device``.
+
+    Keeping the whole set (47 MB as float32 for the training split) on the device lets training
+    loops index batches without host-to-device copies. ``limit`` keeps the first ``limit`` images.
+    """
+    from torchvision.datasets import MNIST  # imported here: torchvision is slow to import
+
+    root = data_root()
+    try:
+        dataset = MNIST(root=str(root), train=train, download=True)
+    except Exception as exc:  # network failure, missing files, corrupt download
+        raise DataNotFoundError(
+            f"MNIST not found under {root} and download failed ({type(exc).__name__}); "
+            f"set {DATA_ENV} to a folder containing MNIST/raw (e.g. ../shared/data)"
+        ) from None
+    images = dataset.data
+    labels = dataset.targets
+    if limit is not None:
+        images, labels = images[:limit], labels[:limit]
+    images = images.to(device=device, dtype=torch.float32).div_(127.5).sub_(1.0).unsqueeze(1)
+    return MNISTTensors(images=images, labels=labels.to(device=device, dtype=torch.int64))
+
+
+@dataclass(frozen=True)
+class GaussianMixture1D:
+    """p(x) = sum_k w_k N(x; mu_k, sigma_k^2): a 1-D density we can evaluate, integrate and sample."""
+
+    weights: tuple[float, ...]
+    means: tuple[float, ...]
+    stds: tuple[float, ...]
+
+    def __post_init__(self) -> None:
+        if not (len(self.weights) == len(self.means) == len(self.stds) > 0):
+            raise ValueError("weights, means and stds must have the same non-zero length")
+        if any(w < 0 for w in self.weights) or not math.isclose(sum(self.weights), 1.0, abs_tol=1e-9):
+            raise ValueError(f"weights must be non-negative and sum to 1, got {self.weights}")
+        if any(s <= 0 for s in self.stds):
+            raise ValueError(f"stds must be positive, got {self.stds}")
+
+    def pdf(self, x: np.ndarray) -> np.ndarray:
+        """Density at points ``x`` (NumPy, any shape)."""
+        x = np.asarray(x, dtype=np.float64)
+        return sum(w * stats.norm.pdf(x, m, s) for w, m, s in zip(self.weights, self.means, self.stds))
+
+    def log_pdf(self, x: np.ndarray) -> np.ndarray:
+        """log p(x), computed stably with log-sum-exp."""
+        x = np.asarray(x, dtype=np.float64)
+        comps = np.stack(
+            [np.log(w) + stats.norm.logpdf(x, m, s) for w, m, s in zip(self.weights, self.means, self.stds) if w > 0]
+        )
+        return np.logaddexp.reduce(comps, axis=0)
+
+    def sample(
+        self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
+    ) -> torch.Tensor:
+        """Draw ``n`` samples as an (n, 1) float32 tensor on ``device``."""
+        w = torch.tensor(self.weights, dtype=torch.float64)
+        k = torch.multinomial(w, n, replacement=True, generator=generator)
+        eps = torch.randn(n, generator=generator, dtype=torch.float64)
+        x = torch.tensor(self.means, dtype=torch.float64)[k] + torch.tensor(self.stds, dtype=torch.float64)[k] * eps
+        return x.to(device=device, dtype=torch.float32).unsqueeze(1)
+
+    def support(self, mass: float = 0.999) -> tuple[float, float]:
+        """An interval holding at least ``mass`` of the probability (union of per-component intervals)."""
+        z = stats.norm.ppf(0.5 + mass / 2)
+        lo = min(m - z * s for m, s in zip(self.means, self.stds))
+        hi = max(m + z * s for m, s in zip(self.means, self.stds))
+        return lo, hi
+
+
+class ToyData(NamedTuple):
+    """Samples from a 2-D mixture of isotropic Gaussians, with the mixture's parameters."""
+
+    samples: torch.Tensor  # (n, 2)
+    means: torch.Tensor  # (K, 2), one row per mode
+    std: float  # the standard deviation of every mode, per coordinate
+    labels: torch.Tensor  # (n,), which mode drew each sample
+
+
+def ring_means(modes: int = 8, radius: float = 1.0) -> torch.Tensor:
+    """``modes`` points evenly spaced on a circle.
+
+    Angles are 2*pi*k/modes for k = 0..modes-1. (``linspace(0, 2*pi, modes)`` would repeat the
+    first point at 2*pi and give only modes-1 distinct modes.)
+    """
+    angles = 2 * math.pi * torch.arange(modes, dtype=torch.float64) / modes
+    return torch.stack([radius * torch.cos(angles), radius * torch.sin(angles)], dim=1).float()
+
+
+def grid_means(side: int = 5, spacing: float = 2.0) -> torch.Tensor:
+    """side x side points with the given spacing, centred at the origin (side=5: {-4,-2,0,2,4}^2)."""
+    coords = (torch.arange(side, dtype=torch.float32) - (side - 1) / 2) * spacing
+    xx, yy = torch.meshgrid(coords, coords, indexing="ij")
+    return torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
+
+
+def _sample_mixture(
+    n: int, means: torch.Tensor, std: float, generator: torch.Generator | None, device: torch.device | str
+) -> ToyData:
+    if n < 0:
+        raise ValueError(f"n must be non-negative, got {n}")
+    if std <= 0:
+        raise ValueError(f"std must be positive, got {std}")
+    labels = torch.randint(0, len(means), (n,), generator=generator)
+    samples = means[labels] + std * torch.randn(n, 2, generator=generator)
+    return ToyData(samples.to(device), means.to(device), float(std), labels.to(device))
+
+
+def ring(
+    n: int, modes: int = 8, radius: float = 1.0, std: float = 0.01,
+    generator: torch.Generator | None = None, device: torch.device | str = "cpu",
+) -> ToyData:
+    """n samples from the ring of ``modes`` equal-weight Gaussians (PacGAN/VEEGAN benchmark)."""
+    return _sample_mixture(n, ring_means(modes, radius), std, generator, device)
+
+
+def grid(
+    n: int, side: int = 5, spacing: float = 2.0, std: float = 0.05,
+    generator: torch.Generator | None = None, device: torch.device | str = "cpu",
+) -> ToyData:
+    """n samples from the side x side grid of equal-weight Gaussians (PacGAN/VEEGAN benchmark)."""
+    return _sample_mixture(n, grid_means(side, spacing), std, generator, device)

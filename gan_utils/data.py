@@ -64,6 +64,11 @@ def load_mnist(
     return MNISTTensors(images=images, labels=labels.to(device=device, dtype=torch.int64))
 
 
+def _rng_device(generator: torch.Generator | None) -> torch.device:
+    """The device random numbers must be drawn on to use ``generator`` (CPU for the global stream)."""
+    return torch.device("cpu") if generator is None else generator.device
+
+
 @dataclass(frozen=True)
 class GaussianMixture1D:
     """p(x) = sum_k w_k N(x; mu_k, sigma_k^2): a 1-D density we can evaluate, integrate and sample."""
@@ -97,10 +102,18 @@ class GaussianMixture1D:
         self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu"
     ) -> torch.Tensor:
         """Draw ``n`` samples as an (n, 1) float32 tensor on ``device``."""
-        w = torch.tensor(self.weights, dtype=torch.float64)
+        if n < 0:
+            raise ValueError(f"n must be non-negative, got {n}")
+        if n == 0:  # torch.multinomial refuses to draw 0 samples
+            return torch.empty(0, 1, dtype=torch.float32, device=device)
+        # Draw on the generator's device: train_gan passes a generator on the training device, and a
+        # CUDA generator cannot drive CPU sampling. (On the CPU the stream is the same as before.)
+        dev = _rng_device(generator)
+        dtype = torch.float32 if dev.type == "mps" else torch.float64  # MPS has no float64
+        w = torch.tensor(self.weights, dtype=dtype, device=dev)
         k = torch.multinomial(w, n, replacement=True, generator=generator)
-        eps = torch.randn(n, generator=generator, dtype=torch.float64)
-        x = torch.tensor(self.means, dtype=torch.float64)[k] + torch.tensor(self.stds, dtype=torch.float64)[k] * eps
+        eps = torch.randn(n, generator=generator, dtype=dtype, device=dev)
+        x = torch.tensor(self.means, dtype=dtype, device=dev)[k] + torch.tensor(self.stds, dtype=dtype, device=dev)[k] * eps
         return x.to(device=device, dtype=torch.float32).unsqueeze(1)
 
     def support(self, mass: float = 0.999) -> tuple[float, float]:
@@ -144,8 +157,9 @@ def _sample_mixture(
         raise ValueError(f"n must be non-negative, got {n}")
     if std <= 0:
         raise ValueError(f"std must be positive, got {std}")
-    labels = torch.randint(0, len(means), (n,), generator=generator)
-    samples = means[labels] + std * torch.randn(n, 2, generator=generator)
+    dev = _rng_device(generator)  # sample where the generator lives (see GaussianMixture1D.sample)
+    labels = torch.randint(0, len(means), (n,), generator=generator, device=dev)
+    samples = means.to(dev)[labels] + std * torch.randn(n, 2, generator=generator, device=dev)
     return ToyData(samples.to(device), means.to(device), float(std), labels.to(device))
 
 

@@ -93,7 +93,9 @@ def kde_density(samples: torch.Tensor | np.ndarray, x: np.ndarray, bandwidth: fl
     s = torch.as_tensor(samples, dtype=torch.float64).reshape(-1).cpu().numpy()
     if s.size < 2:
         raise ValueError("need at least 2 samples")
-    h = bandwidth or 1.06 * max(s.std(), 1e-12) * s.size ** (-0.2)
+    if bandwidth is not None and not bandwidth > 0:  # 0 used to fall back silently, < 0 gave p < 0
+        raise ValueError(f"bandwidth must be positive, got {bandwidth}")
+    h = bandwidth if bandwidth is not None else 1.06 * max(s.std(), 1e-12) * s.size ** (-0.2)
     x = np.asarray(x, dtype=np.float64)
     out = np.zeros_like(x)
     for start in range(0, s.size, 4096):

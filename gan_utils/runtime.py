@@ -62,8 +62,10 @@ def seed_everything(seed: int) -> torch.Generator:
 
     Returns a ``torch.Generator`` on the CPU seeded with ``seed`` for code that wants its own stream.
     """
-    if not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    # bool is an int subclass but never a meant seed; torch accepts at most 2**64 - 1. Checked before
+    # anything is seeded, so a bad seed never leaves the streams half-seeded.
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
+        raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -224,7 +224,7 @@ def train_gan(
             loss_d.backward()
             opt_d.step()
         d_val = float(loss_d.detach())
-        _check_finite(d_val, "discriminator loss", state.step, config)
+        _check_finite(d_val, "discriminator loss", state.step + 1, config)  # 1-based, as in History
         gn_d = grad_norm(D)
 
         z = sample_noise(m, config.z_shape, device, rng)
@@ -234,7 +234,7 @@ def train_gan(
         loss_g.backward()
         opt_g.step()
         g_val = float(loss_g.detach())
-        _check_finite(g_val, "generator loss", state.step, config)
+        _check_finite(g_val, "generator loss", state.step + 1, config)
 
         state.step += 1
         state.history.append(step=state.step, d_loss=d_val, g_loss=g_val,

@@ -19,7 +19,6 @@ ifeq ($(origin GAN_BOOK_DATA), undefined)
   endif
 endif
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 .PHONY: book test unit notebooks build-smoke test-book venv vendor clean
 .DEFAULT_GOAL := book

@@ -1,8 +1,8 @@
 """Browser check: headless Chromium opens built pages and looks at what a reader would see.
 
 For the preface, chapter 1 and chapter 1's notebook it asserts that MathJax typeset the math
-(MathJax output elements present, no MathJax error, no raw ``$$`` left in the text), that every
-image loaded (``naturalWidth > 0``), that no error output block (traceback) is shown, and that
+(MathJax output elements present, no MathJax error, no raw ``$$`` left in the text), that the
+page's figures are there and every image loaded (``naturalWidth > 0``), that no error output block (traceback) is shown, and that
 the page asked for nothing outside the loopback server. A screenshot of each page is saved under
 ``_build/screenshots/``. Chromium is Debian's (``/usr/bin/chromium``, or ``$GAN_BOOK_CHROMIUM``);
 Playwright only drives it and never downloads a browser of its own.
@@ -20,10 +20,10 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parents[2]
 
 PAGES = [
-    # (path in the build, minimum number of typeset formulas)
-    ("book/preface.html", 1),
-    ("book/ch01_explicit_implicit_density.html", 10),
-    ("notebooks/ch01_explicit_implicit_density.html", 3),
+    # (path in the build, minimum number of typeset formulas, minimum number of images)
+    ("book/preface.html", 1, 0),
+    ("book/ch01_explicit_implicit_density.html", 10, 0),
+    ("notebooks/ch01_explicit_implicit_density.html", 3, 5),  # its figures, rendered at build time
 ]
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -70,8 +70,8 @@ def browser():
         chromium.close()
 
 
-@pytest.mark.parametrize("path, min_formulas", PAGES)
-def test_page_renders(browser, book_server: str, html_dir: Path, path: str, min_formulas: int):
+@pytest.mark.parametrize("path, min_formulas, min_images", PAGES)
+def test_page_renders(browser, book_server: str, html_dir: Path, path: str, min_formulas: int, min_images: int):
     assert (html_dir / path).is_file(), f"{path} is not in the build"
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -99,6 +99,7 @@ def test_page_renders(browser, book_server: str, html_dir: Path, path: str, min_
     assert report["typeset"] >= min_formulas, f"{path}: only {report['typeset']} formulas typeset"
     assert report["mathErrors"] == 0, f"{path}: {report['mathErrors']} MathJax errors"
     assert report["rawDisplayMath"] == 0, f"{path}: raw $$ left in the text"
+    assert report["images"] >= min_images, f"{path}: {report['images']} images, expected >= {min_images}"
     assert not report["brokenImages"], f"{path}: images not loaded: {report['brokenImages']}"
     assert report["errorBlocks"] == 0 and not report["tracebackText"], f"{path}: an error output is shown"
     assert not console_errors, f"{path}: console errors {console_errors}"

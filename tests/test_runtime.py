@@ -143,3 +143,19 @@ def test_package_reexports_runtime_functions():
 
     assert gan_utils.seed_everything is runtime.seed_everything
     assert gan_utils.by_profile is runtime.by_profile
+
+
+def test_torch_threads_sets_and_restores_the_thread_count():
+    from gan_utils.runtime import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError):  # restored even when the block fails
+        with torch_threads(1):
+            raise RuntimeError("boom")
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError):
+        with torch_threads(0):
+            pass

@@ -4,7 +4,7 @@ MNIST comes from ``torchvision.datasets.MNIST`` under the folder ``$GAN_BOOK_DAT
 ``~/.cache/gan_book``). Pixels are mapped from {0..255} to [-1, 1] by x / 127.5 - 1, matching a
 generator with a Tanh output (book, chapter 7).
 
-The toy distributions are Gaussian mixtures: a 1-D mixture with an exact density (used from
+The toy distributions are Gaussian mixtures with exact densities: a 1-D mixture (used from
 chapter 1 on), and the two 2-D benchmarks of the mode-collapse literature (Lin et al. 2018,
 Table 1): ``ring`` (8 modes on a circle of radius 1, std 0.01) and ``grid`` (25 modes at
 {-4, -2, 0, 2, 4}^2, std 0.05).
@@ -131,6 +131,28 @@ class ToyData(NamedTuple):
     means: torch.Tensor  # (K, 2), one row per mode
     std: float  # the standard deviation of every mode, per coordinate
     labels: torch.Tensor  # (n,), which mode drew each sample
+
+    def log_density(self, x: torch.Tensor) -> torch.Tensor:
+        """The exact log p_data(x) of this mixture at points x (m, 2); see :func:`mixture_log_density`."""
+        return mixture_log_density(x, self.means, self.std)
+
+
+def mixture_log_density(x: torch.Tensor, means: torch.Tensor, std: float) -> torch.Tensor:
+    """log p(x) of the equal-weight isotropic mixture p(x) = (1/K) sum_k N(x; mu_k, std^2 I).
+
+    log N(x; mu, s^2 I) = -||x - mu||^2 / (2 s^2) - (d/2) log(2 pi s^2); the K terms are combined with
+    log-sum-exp, so points far from every mode stay finite. Computed in float64; x is (m, d), means (K, d).
+    """
+    if std <= 0:
+        raise ValueError(f"std must be positive, got {std}")
+    x64 = torch.as_tensor(x).to(torch.float64)
+    mu = torch.as_tensor(means).to(device=x64.device, dtype=torch.float64)
+    if x64.dim() != 2 or mu.dim() != 2 or x64.shape[1] != mu.shape[1]:
+        raise ValueError(f"x (m, d) and means (K, d) must agree in d; got {tuple(x64.shape)} and {tuple(mu.shape)}")
+    d = x64.shape[1]
+    sq = torch.cdist(x64, mu).pow(2)  # (m, K)
+    log_comp = -sq / (2 * std**2) - 0.5 * d * math.log(2 * math.pi * std**2)
+    return torch.logsumexp(log_comp, dim=1) - math.log(len(mu))
 
 
 def ring_means(modes: int = 8, radius: float = 1.0) -> torch.Tensor:

@@ -288,3 +288,34 @@ def test_data_root_default_is_the_user_cache(monkeypatch):
     assert data.data_root() == Path.home() / ".cache" / "gan_book"
     monkeypatch.setenv("GAN_BOOK_DATA", "~/somewhere")
     assert data.data_root() == Path.home() / "somewhere"
+
+
+# ------------------------------------------------------------------- exact 2-D mixture densities
+@pytest.mark.parametrize("make", [lambda: ring(10), lambda: grid(10)], ids=["ring", "grid"])
+def test_mixture_log_density_matches_scipy(make):
+    from scipy.special import logsumexp
+    from scipy.stats import multivariate_normal
+
+    toy = make()
+    x = torch.cat([toy.means[:3] + 0.01, torch.tensor([[0.3, -0.2], [1.5, 1.5]])])
+    mu = toy.means.double().numpy()
+    reference = logsumexp([multivariate_normal(m, toy.std**2 * np.eye(2)).logpdf(x.double().numpy())
+                           for m in mu], axis=0) - np.log(len(mu))
+    got = toy.log_density(x).numpy()
+    np.testing.assert_allclose(got, reference, rtol=1e-10, atol=1e-10)
+
+
+def test_mixture_density_integrates_to_one_and_stays_finite_far_away():
+    from gan_utils.data import mixture_log_density
+
+    means = ring_means(8, 1.0)
+    std = 0.2  # wide enough that a 401^2 grid resolves every mode
+    t = torch.linspace(-2.5, 2.5, 401, dtype=torch.float64)
+    xx, yy = torch.meshgrid(t, t, indexing="ij")
+    pts = torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
+    mass = mixture_log_density(pts, means, std).exp().sum() * (t[1] - t[0]) ** 2
+    assert abs(float(mass) - 1.0) < 1e-6
+    far = mixture_log_density(torch.tensor([[100.0, 100.0]]), means, 0.01)
+    assert torch.isfinite(far).all() and float(far) < -1e7
+    with pytest.raises(ValueError):
+        mixture_log_density(torch.zeros(3, 3), means, std)

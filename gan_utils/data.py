@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -41,10 +42,12 @@ class MNISTTensors(NamedTuple):
 def load_mnist(
     train: bool = True, device: torch.device | str = "cpu", limit: int | None = None
 ) -> MNISTTensors:
-    """Load MNIST as tensors scaled to [-1, 1], resident on ``device``.
+    """Load MNIST as tensors scaled to [-1, 1], resident on ``device`` when they fit.
 
-    Keeping the whole set (47 MB as float32 for the training split) on the device lets training
-    loops index batches without host-to-device copies. ``limit`` keeps the first ``limit`` images.
+    Keeping the whole set (188 MB as float32 for the 60 000 training images) on the device lets
+    training loops index batches without host-to-device copies. On a CUDA device that has less than
+    twice that free, the tensors stay on the CPU instead (with a warning), and callers move batches.
+    ``limit`` keeps the first ``limit`` images.
     """
     from torchvision.datasets import MNIST  # imported here: torchvision is slow to import
 
@@ -60,8 +63,21 @@ def load_mnist(
     labels = dataset.targets
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
+    device = _device_if_fits(torch.device(device), images.numel() * 4 + labels.numel() * 8)
     images = images.to(device=device, dtype=torch.float32).div_(127.5).sub_(1.0).unsqueeze(1)
     return MNISTTensors(images=images, labels=labels.to(device=device, dtype=torch.int64))
+
+
+def _device_if_fits(device: torch.device, nbytes: int) -> torch.device:
+    """``device`` if ``nbytes`` take at most half of its free memory (CUDA), else the CPU."""
+    if device.type != "cuda":
+        return device
+    free, _ = torch.cuda.mem_get_info(device)
+    if nbytes <= free // 2:
+        return device
+    warnings.warn(f"MNIST ({nbytes / 2**20:.0f} MiB) does not fit comfortably in the {free / 2**20:.0f} MiB "
+                  f"free on {device}; keeping it on the CPU", RuntimeWarning, stacklevel=3)
+    return torch.device("cpu")
 
 
 def _rng_device(generator: torch.Generator | None) -> torch.device:

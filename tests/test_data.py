@@ -319,3 +319,14 @@ def test_mixture_density_integrates_to_one_and_stays_finite_far_away():
     assert torch.isfinite(far).all() and float(far) < -1e7
     with pytest.raises(ValueError):
         mixture_log_density(torch.zeros(3, 3), means, std)
+
+
+def test_mnist_stays_on_the_cpu_when_the_gpu_is_too_full(monkeypatch):
+    """Without touching a GPU: a CUDA device reporting 64 KiB free gets the tensors on the CPU."""
+    if not (data.data_root() / "MNIST" / "raw").is_dir():
+        pytest.skip("MNIST not available")
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (2**16, 2**30))
+    with pytest.warns(RuntimeWarning, match="keeping it on the CPU"):
+        mnist = load_mnist(train=False, device="cuda", limit=100)
+    assert mnist.images.device.type == "cpu" and mnist.images.shape == (100, 1, 28, 28)
+    assert data._device_if_fits(torch.device("cpu"), 10**12).type == "cpu"

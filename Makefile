@@ -38,7 +38,7 @@ vendor/.bundled: package.json package-lock.json scripts/vendor_assets.sh scripts
 
 book: venv vendor
 	@start=$$(date +%s); \
-	$(BIN)/jupyter-book build . -n --keep-going; \
+	$(BIN)/jupyter-book build . --all -n --keep-going; \
 	echo "book built in $$(( $$(date +%s) - start )) s (profile: $${GAN_BOOK_PROFILE:-default}) -> _build/html/index.html"
 
 unit: venv
@@ -49,7 +49,7 @@ notebooks: venv
 
 build-smoke: venv vendor
 	rm -rf _build/html _build/.doctrees _build/jupyter_execute
-	GAN_BOOK_PROFILE=smoke $(BIN)/jupyter-book build . -n -W --keep-going
+	GAN_BOOK_PROFILE=smoke $(BIN)/jupyter-book build . --all -n -W --keep-going
 
 test-book: venv
 	$(BIN)/pytest tests/book -q

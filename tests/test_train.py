@@ -353,3 +353,41 @@ def test_checkpoints_are_written_every_n_steps_and_at_the_end(tmp_path):
     assert ckpt.config == {**dataclasses.asdict(TrainConfig(steps=7, batch_size=32, lr_g=1e-3, lr_d=1e-3)),
                            "z_shape": [1], "betas": [0.5, 0.999], "lsgan_abc": [0.0, 1.0, 1.0]}
     assert len(ckpt.extra["history"]["step"]) == 7
+
+
+KILLED_RUN = """
+import os, signal, sys
+import torch
+sys.path.insert(0, {tests!r})
+from test_train import run
+torch.set_num_threads(1)
+
+def kill(state):
+    if state.step == {kill_at}:
+        os.kill(os.getpid(), signal.SIGKILL)  # no exception, no cleanup: the process just dies
+
+run(init_seed=0, checkpoint_path={path!r}, checkpoint_every={every}, callbacks=[kill], steps={steps}, k=2, seed=7)
+"""
+
+
+def test_a_process_killed_by_sigkill_resumes_to_the_same_result(tmp_path):
+    """A real kill: a child process trains with checkpoints and is SIGKILLed mid-run; training is
+    resumed here from what it left on disk and must end bit-identical to an uninterrupted run."""
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    N, m, kill_at = 12, 4, 10
+    script = KILLED_RUN.format(tests=str(Path(__file__).parent), kill_at=kill_at,
+                               path=str(tmp_path / "b" / "run"), every=m, steps=N)
+    child = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert child.returncode == -signal.SIGKILL, (child.returncode, child.stderr[-2000:])
+    assert not list((tmp_path / "b").glob("*.tmp")), "a temporary file was left behind"
+
+    GA, DA, hA = run(init_seed=0, steps=N, k=2, seed=7)
+    GB, DB, hB = run(init_seed=1, checkpoint_path=tmp_path / "b" / "run", checkpoint_every=m, resume=True,
+                     steps=N, k=2, seed=7)
+    assert_same_weights(GA, GB)
+    assert_same_weights(DA, DB)
+    assert hA.as_dict() == hB.as_dict()

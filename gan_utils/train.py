@@ -211,7 +211,7 @@ def train_gan(
 
     m = config.batch_size
     bar = tqdm(total=config.steps, initial=state.step, desc=f"GAN ({config.loss}, k={config.k})",
-               disable=not progress, leave=False)
+               disable=not progress, leave=True)
     while state.step < config.steps:
         for _ in range(config.k):
             real = sample_real(m, rng)

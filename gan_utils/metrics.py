@@ -88,7 +88,8 @@ def kde_density(samples: torch.Tensor | np.ndarray, x: np.ndarray, bandwidth: fl
     """Gaussian kernel density estimate of 1-D samples evaluated at grid points ``x``.
 
     ``bandwidth`` defaults to Silverman's normal-reference rule, 1.06 * sd * n^(-1/5) (scipy's
-    ``gaussian_kde`` default, Scott's rule, is sd * n^(-1/5) in 1-D). Computed in blocks so that 10^5 samples on 10^3 points stay cheap.
+    ``gaussian_kde`` default, Scott's rule, is sd * n^(-1/5) in 1-D). Computed in blocks so that
+    10^5 samples on 10^3 points stay cheap.
     """
     s = torch.as_tensor(samples, dtype=torch.float64).reshape(-1).cpu().numpy()
     if s.size < 2:

@@ -8,6 +8,7 @@ import torch
 
 from gan_utils.data import GaussianMixture1D
 from gan_utils.models import mlp_discriminator, mlp_generator
+from gan_utils.runtime import torch_threads
 from gan_utils.train import (
     History, TrainConfig, TrainState, every, grad_norm, sample_noise, tensor_sampler, train_gan,
 )
@@ -20,10 +21,8 @@ HISTORY_KEYS = {"step", "d_loss", "g_loss", "d_real", "d_fake", "grad_norm_d", "
 def _one_thread():
     """The networks here are tiny: intra-op threads only add synchronisation, which gets very slow
     when the CPU is shared. One thread keeps the module fast everywhere (results do not change)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+    with torch_threads(1):
+        yield
 
 
 def target_sampler(n, generator):

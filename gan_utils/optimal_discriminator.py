@@ -1,0 +1,135 @@
+"""The optimal discriminator of a fixed generator (book chapter 3, equation ``eq-optimal-d``).
+
+For a fixed generator with density p_g, the discriminator that maximises the value function
+V(D, G) = E_{p_data}[log D(x)] + E_{p_g}[log(1 - D(x))] over *all* functions D is
+
+    D*_G(x) = p_data(x) / (p_data(x) + p_g(x))                      (eq-optimal-d)
+
+(Goodfellow et al. 2014, Proposition 1). It comes from maximising, at every x separately, the
+pointwise objective f(y) = a log y + b log(1 - y) with a = p_data(x), b = p_g(x), whose maximiser on
+(0, 1) is y* = a / (a + b) (book eq. ``eq-ch03-pointwise-max``).
+
+Where both densities are 0 every y in [0, 1] is optimal (the integrand is identically 0 there), so
+D* is not determined; :func:`optimal_discriminator` returns 1/2 at such points, the posterior
+P(real | x) under equal priors when x carries no evidence, which also keeps 0 * log D* = 0 finite in
+integrals such as C(G) (chapter 4). In the far tails of two Gaussians, where the densities underflow
+to 0 in floating point although they are positive, use :func:`optimal_logit` on log-densities instead.
+"""
+from __future__ import annotations
+
+from typing import Union
+
+import numpy as np
+import torch
+
+Array = Union[np.ndarray, torch.Tensor]
+
+
+def _check_pair(p_data: Array, p_g: Array) -> None:
+    if tuple(p_data.shape) != tuple(p_g.shape):
+        raise ValueError(f"p_data and p_g must have the same shape, got {tuple(p_data.shape)} and {tuple(p_g.shape)}")
+
+
+def optimal_discriminator(p_data: Array, p_g: Array, *, both_zero: float = 0.5) -> Array:
+    """D*(x) = p_data(x) / (p_data(x) + p_g(x)) elementwise (book eq. ``eq-optimal-d``).
+
+    ``p_data`` and ``p_g`` are density values at the same points: NumPy arrays (the result is a float64
+    array) or torch tensors (the result is a tensor of their floating dtype, on their device), of the same
+    shape. Where both are 0 the maximiser is not unique and the result is ``both_zero`` (default 1/2, see
+    the module docstring). Raises ``ValueError`` on a shape mismatch, on negative or NaN densities.
+    """
+    if isinstance(p_data, torch.Tensor) or isinstance(p_g, torch.Tensor):
+        pd, pg = torch.as_tensor(p_data), torch.as_tensor(p_g)
+        _check_pair(pd, pg)
+        dtype = torch.promote_types(pd.dtype, pg.dtype)
+        if not dtype.is_floating_point:
+            dtype = torch.get_default_dtype()
+        pd, pg = pd.to(dtype), pg.to(device=pd.device, dtype=dtype)
+        if bool(torch.isnan(pd).any() | torch.isnan(pg).any()):
+            raise ValueError("densities must not be NaN")
+        if bool((pd < 0).any() | (pg < 0).any()):
+            raise ValueError("densities must be non-negative")
+        total = pd + pg
+        zero = total == 0
+        return torch.where(zero, torch.full_like(total, both_zero), pd / torch.where(zero, torch.ones_like(total), total))
+    pd, pg = np.asarray(p_data, dtype=np.float64), np.asarray(p_g, dtype=np.float64)
+    _check_pair(pd, pg)
+    if np.isnan(pd).any() or np.isnan(pg).any():
+        raise ValueError("densities must not be NaN")
+    if (pd < 0).any() or (pg < 0).any():
+        raise ValueError("densities must be non-negative")
+    total = pd + pg
+    zero = total == 0
+    return np.where(zero, both_zero, pd / np.where(zero, 1.0, total))
+
+
+def optimal_logit(log_p_data: Array, log_p_g: Array) -> Array:
+    """The logit of D*: a*(x) = log p_data(x) - log p_g(x), so that D*(x) = sigma(a*(x)).
+
+    Computed from log-densities, this stays exact in the far tails where p_data and p_g themselves
+    underflow to 0 (there :func:`optimal_discriminator` would see 0/0). Same-shape inputs required.
+    """
+    if isinstance(log_p_data, torch.Tensor) or isinstance(log_p_g, torch.Tensor):
+        lp, lq = torch.as_tensor(log_p_data), torch.as_tensor(log_p_g)
+        _check_pair(lp, lq)
+        return lp - lq.to(lp.device)
+    lp, lq = np.asarray(log_p_data, dtype=np.float64), np.asarray(log_p_g, dtype=np.float64)
+    _check_pair(lp, lq)
+    return lp - lq
+
+
+def posterior_real(p_data: Array, p_g: Array, prior_real: float = 0.5) -> np.ndarray:
+    """P(real | x) = pi p_data / (pi p_data + (1 - pi) p_g) for a prior pi = P(real) (book eq. ``eq-ch03-posterior``).
+
+    With pi = 1/2 this is D* (eq-optimal-d). NumPy in, NumPy out; 0/0 gives ``prior_real``.
+    """
+    if not 0.0 < prior_real < 1.0:
+        raise ValueError(f"prior_real must lie in (0, 1), got {prior_real}")
+    pd, pg = np.asarray(p_data, dtype=np.float64), np.asarray(p_g, dtype=np.float64)
+    _check_pair(pd, pg)
+    # the posterior with prior pi is D* of the reweighted pair (pi p_data, (1 - pi) p_g)
+    return optimal_discriminator(prior_real * pd, (1.0 - prior_real) * pg, both_zero=prior_real)
+
+
+def pointwise_objective(y: Array, a: float, b: float) -> np.ndarray:
+    """f(y) = a log y + b log(1 - y) on (0, 1) (book eq. ``eq-ch03-pointwise``), with 0 * log 0 = 0.
+
+    a, b >= 0 are the two densities at one point x. Outside [0, 1] the result is -inf.
+    """
+    if a < 0 or b < 0:
+        raise ValueError(f"a and b must be non-negative, got a={a}, b={b}")
+    y = np.asarray(y, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term_a = np.where(a == 0, 0.0, a * np.log(y))
+        term_b = np.where(b == 0, 0.0, b * np.log1p(-y))
+        out = term_a + term_b
+    return np.where((y < 0) | (y > 1), -np.inf, out)
+
+
+def pointwise_argmax(a: float, b: float) -> float:
+    """The maximiser a / (a + b) of f on [0, 1] (book eq. ``eq-ch03-pointwise-max``); needs a + b > 0."""
+    if a < 0 or b < 0 or a + b == 0:
+        raise ValueError(f"need a, b >= 0 and a + b > 0, got a={a}, b={b}")
+    return a / (a + b)
+
+
+def central_interval(p_data, p_g, mass: float = 0.99) -> tuple[float, float]:
+    """The central interval [q_lo, q_hi] holding ``mass`` of the mixture m = (p_data + p_g) / 2.
+
+    ``p_data`` and ``p_g`` are :class:`gan_utils.data.GaussianMixture1D`. The endpoints are the
+    (1 - mass)/2 and (1 + mass)/2 quantiles of m, found by root-finding on its exact CDF
+    (a weighted sum of normal CDFs), so the interval holds ``mass`` of p_data + p_g up to 1e-12.
+    """
+    from scipy import optimize, stats
+
+    if not 0.0 < mass < 1.0:
+        raise ValueError(f"mass must lie in (0, 1), got {mass}")
+    comps = [(0.5 * w, mu, s) for mix in (p_data, p_g) for w, mu, s in zip(mix.weights, mix.means, mix.stds)]
+
+    def cdf(x: float) -> float:
+        return float(sum(w * stats.norm.cdf(x, mu, s) for w, mu, s in comps))
+
+    lo = min(mu - 40 * s for _, mu, s in comps)
+    hi = max(mu + 40 * s for _, mu, s in comps)
+    q = [(1.0 - mass) / 2, (1.0 + mass) / 2]
+    return tuple(float(optimize.brentq(lambda x, t=t: cdf(x) - t, lo, hi, xtol=1e-12, rtol=1e-14)) for t in q)

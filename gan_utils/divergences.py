@@ -1,0 +1,146 @@
+"""Chapter 4: KL, Jensen-Shannon divergence and the value of the game at the optimal discriminator,
+integrated by adaptive quadrature (``scipy.integrate.quad``) for 1-D densities given as callables.
+
+* :func:`kl` -- KL(p || q) = integral p log(p / q) dx.
+* :func:`jsd` -- JSD(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m), m = (p + q) / 2      (book eq. ``eq-jsd``)
+* :func:`value_at_optimum` -- V(D*_G, G) = integral p_data log D*_G + p_g log(1 - D*_G) dx, computed
+  directly from D*_G = p_data / (p_data + p_g) (eq. ``eq-optimal-d``, chapter 3), *not* via the JSD, so
+  that it can check C(G) = -log 4 + 2 JSD(p_data || p_g)                              (eq. ``eq-c-of-g``)
+* :func:`jsd_shift_derivative` -- d/dtheta JSD(p || q_theta) = 1/2 integral (d q_theta / d theta) log(q_theta / m) dx.
+
+All logarithms are natural (nats). Densities are callables ``f(x: np.ndarray) -> np.ndarray`` of
+float64 values >= 0; ``support = (lo, hi)`` is a finite interval outside which the densities are
+negligible. Where a density underflows to 0 the convention 0 log 0 = 0 is used, so narrow or far-apart
+densities give finite integrands. Narrow densities can fool an adaptive rule that samples an interval
+at 21 points and sees only zeros, so the interval is cut into ``pieces`` equal parts and additionally
+at every value c in ``points`` (put the modes there) and at c +- 10^k for k = -6, -5, ...; each part
+is integrated separately.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+from scipy import integrate
+
+from gan_utils.optimal_discriminator import optimal_discriminator
+
+Density = Callable[[np.ndarray], np.ndarray]
+
+DEFAULT_PIECES = 16
+
+
+def _breaks(support: tuple[float, float], points: Sequence[float] | None, pieces: int) -> np.ndarray:
+    if len(support) != 2:
+        raise ValueError(f"support must be a pair (lo, hi), got {support!r}")
+    lo, hi = float(support[0]), float(support[1])
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"support must be a finite interval lo < hi, got ({lo}, {hi})")
+    if pieces < 1:
+        raise ValueError(f"pieces must be >= 1, got {pieces}")
+    # around each hint, cuts at distances 10^-6, 10^-5, ... so that a density of any width >~ 1e-6
+    # centred there lies in a piece not much wider than itself
+    offsets = 10.0 ** np.arange(-6, math.ceil(math.log10(hi - lo)) + 1)
+    inner = [float(p) + s for p in (points or ()) for s in (0.0, *offsets, *-offsets)]
+    edges = np.concatenate([np.linspace(lo, hi, pieces + 1), inner])
+    return np.unique(edges[(edges >= lo) & (edges <= hi)])
+
+
+def integrate_1d(f: Callable[[np.ndarray], np.ndarray], support: tuple[float, float],
+                 points: Sequence[float] | None = None, pieces: int = DEFAULT_PIECES) -> float:
+    """integral_lo^hi f(x) dx by ``scipy.integrate.quad`` on each piece (see the module docstring).
+
+    ``f`` takes and returns float64 arrays. Raises ``FloatingPointError`` if f is not finite somewhere.
+    """
+    def scalar(x: float) -> float:
+        value = float(np.asarray(f(np.array([x], dtype=np.float64)), dtype=np.float64).reshape(-1)[0])
+        if not math.isfinite(value):
+            raise FloatingPointError(f"integrand is {value} at x = {x}")
+        return value
+
+    edges = _breaks(support, points, pieces)
+    total = 0.0
+    for a, b in zip(edges[:-1], edges[1:]):
+        value, _ = integrate.quad(scalar, a, b, epsabs=1e-13, epsrel=1e-11, limit=200)
+        total += value
+    return total
+
+
+def _density(f: Density, x: np.ndarray, name: str) -> np.ndarray:
+    values = np.asarray(f(x), dtype=np.float64)
+    if values.shape != x.shape:
+        raise ValueError(f"density {name} returned shape {values.shape} for input of shape {x.shape}")
+    if np.isnan(values).any() or (values < 0).any():
+        raise ValueError(f"density {name} must be non-negative and not NaN")
+    return values
+
+
+def _p_log_ratio(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """p log(p / q) with 0 log(0 / q) = 0 and p log(p / 0) = inf for p > 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(p > 0, p * (np.log(np.where(p > 0, p, 1.0)) - np.log(q)), 0.0)
+
+
+def kl(p: Density, q: Density, support: tuple[float, float], points: Sequence[float] | None = None,
+       pieces: int = DEFAULT_PIECES) -> float:
+    """KL(p || q) = integral p(x) log(p(x) / q(x)) dx in nats, by quadrature over ``support``.
+
+    Returns ``inf`` when p > 0 somewhere that q = 0 (at a quadrature node): p is not absolutely
+    continuous with respect to q there.
+    """
+    try:
+        return integrate_1d(lambda x: _p_log_ratio(_density(p, x, "p"), _density(q, x, "q")), support, points, pieces)
+    except FloatingPointError:
+        return float("inf")
+
+
+def jsd(p: Density, q: Density, support: tuple[float, float], points: Sequence[float] | None = None,
+        pieces: int = DEFAULT_PIECES) -> float:
+    """JSD(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m) with m = (p + q)/2 (book eq. ``eq-jsd``), in nats.
+
+    Computed literally from the definition, as two KL integrals against the mixture m; 0 <= JSD <= log 2.
+    """
+    def m(x: np.ndarray) -> np.ndarray:
+        return 0.5 * (_density(p, x, "p") + _density(q, x, "q"))
+
+    return 0.5 * kl(p, m, support, points, pieces) + 0.5 * kl(q, m, support, points, pieces)
+
+
+def value_at_optimum(p_data: Density, p_g: Density, support: tuple[float, float],
+                     points: Sequence[float] | None = None, pieces: int = DEFAULT_PIECES) -> float:
+    """V(D*_G, G) = integral p_data log D*_G + p_g log(1 - D*_G) dx (book eqs. ``eq-value``, ``eq-optimal-d``).
+
+    D*_G = p_data / (p_data + p_g) comes from :func:`gan_utils.optimal_discriminator.optimal_discriminator`;
+    1 - D*_G is computed as the same function with the roles swapped, p_g / (p_g + p_data), which avoids
+    the cancellation of 1 - D where D is close to 1. The JSD is not used, so comparing the result with
+    -log 4 + 2 JSD (eq. ``eq-c-of-g``) is an independent check.
+    """
+    def integrand(x: np.ndarray) -> np.ndarray:
+        pd, pg = _density(p_data, x, "p_data"), _density(p_g, x, "p_g")
+        d_star = optimal_discriminator(pd, pg)
+        one_minus = optimal_discriminator(pg, pd)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            real = np.where(pd > 0, pd * np.log(np.where(pd > 0, d_star, 1.0)), 0.0)
+            fake = np.where(pg > 0, pg * np.log(np.where(pg > 0, one_minus, 1.0)), 0.0)
+        return real + fake
+
+    return integrate_1d(integrand, support, points, pieces)
+
+
+def jsd_shift_derivative(p: Density, q: Density, dq_dtheta: Density, support: tuple[float, float],
+                         points: Sequence[float] | None = None, pieces: int = DEFAULT_PIECES) -> float:
+    """d/dtheta JSD(p || q_theta) = 1/2 integral (d q_theta/d theta)(x) log(q_theta(x) / m(x)) dx, m = (p + q_theta)/2.
+
+    Differentiating eq. ``eq-jsd`` under the integral, the terms without a logarithm add up to
+    1/2 integral d q_theta / d theta dx = 0 (q_theta integrates to 1 for every theta), leaving this formula.
+    ``q`` and ``dq_dtheta`` are q_theta and its theta-derivative at the theta of interest; p does not
+    depend on theta. Where q_theta = 0 the integrand is taken as 0.
+    """
+    def integrand(x: np.ndarray) -> np.ndarray:
+        pv, qv, dq = _density(p, x, "p"), _density(q, x, "q"), np.asarray(dq_dtheta(x), dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_ratio = np.log(np.where(qv > 0, 2 * qv, 1.0)) - np.log(np.where(qv > 0, pv + qv, 1.0))
+        return np.where(qv > 0, 0.5 * dq * log_ratio, 0.0)
+
+    return integrate_1d(integrand, support, points, pieces)

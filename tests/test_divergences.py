@@ -78,6 +78,24 @@ def test_shift_derivative_matches_finite_differences():
         assert abs(analytic - fd) < 1e-7 and analytic > 0
 
 
+def test_shift_derivative_keeps_relative_precision_far_apart():
+    # N(0, s^2) vs N(theta, s^2), theta = 16 s: the derivative is ~1e-15, far below the O(1e-16 * log 2)
+    # round-off of the naive integrand; compare with a finite difference of the gap log 2 - JSD, which
+    # is computed without cancellation as 1/2 integral p log(1 + q/p) + q log(1 + p/q)
+    s, h = 0.05, 1e-4
+    def gap(theta):
+        q = gauss(theta, s)
+        f = lambda x: 0.5 * (p(x) * np.log1p(q(x) / np.maximum(p(x), 1e-300))
+                             + q(x) * np.log1p(p(x) / np.maximum(q(x), 1e-300)))
+        return integrate_1d(f, (-1, 2), points=[0, theta / 2, theta])
+    p, theta = gauss(0, s), 16 * s
+    dq = lambda x: gauss(theta, s)(x) * (x - theta) / s**2
+    analytic = jsd_shift_derivative(p, gauss(theta, s), dq, (-1, 2), points=[0, theta / 2, theta])
+    fd = -(gap(theta + h) - gap(theta - h)) / (2 * h)
+    assert 0 < analytic < 1e-10
+    assert abs(analytic - fd) < 1e-4 * analytic, (analytic, fd)
+
+
 def test_narrow_density_needs_the_points_hint_and_pieces():
     # a spike of width 1e-4 in [-50, 50]: one plain quad call misses it, the split integral does not
     spike = gauss(7.3, 1e-4)

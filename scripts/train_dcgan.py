@@ -1,0 +1,84 @@
+#!/usr/bin/env python
+"""Train the DCGAN generator shipped as ``gan_utils/assets/dcgan-mnist`` (book chapter 7).
+
+The shipped file was made by this exact command, from the repository root, with the defaults:
+
+    GAN_BOOK_DATA=/path/to/data python scripts/train_dcgan.py
+
+Defaults: 28x28 MNIST (all 60 000 training images, scaled to [-1, 1]), ngf = ndf = 32, nz = 100,
+batch 64, 5000 generator steps, Adam lr 2e-4 with betas (0.5, 0.999), the non-saturating generator
+loss, seed 0, one CPU thread on the CPU. Only G is shipped (D is not needed to sample); the file's
+JSON holds G's DCGANConfig and the TrainConfig, so ``gan_utils.checkpoints.load_checkpoint``
+rebuilds G from the file alone. Bit-identical reproduction needs the same device, thread count and
+PyTorch version; on other set-ups the result is a different, equally trained generator.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from gan_utils.checkpoints import save_checkpoint
+from gan_utils.data import load_mnist
+from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, count_parameters
+from gan_utils.runtime import seed_everything
+from gan_utils.train import TrainConfig, tensor_sampler, train_gan
+
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "gan_utils" / "assets" / "dcgan-mnist"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--steps", type=int, default=5000, help="generator steps (default 5000)")
+    p.add_argument("--batch-size", type=int, default=64, help="m, images per batch (default 64)")
+    p.add_argument("--ngf", type=int, default=32, help="generator width (default 32)")
+    p.add_argument("--ndf", type=int, default=32, help="discriminator width (default 32)")
+    p.add_argument("--nz", type=int, default=100, help="noise dimension (default 100)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="cpu", help="torch device (default cpu, which made the shipped file)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output stem: writes OUT.safetensors and OUT.json")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="optional full training checkpoint (G, D, optimizers) to save every 500 steps and resume from")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> str:
+    args = parse_args(argv)
+    if args.steps < 1 or args.batch_size < 1:
+        raise SystemExit("--steps and --batch-size must be positive")
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    seed_everything(args.seed)
+    model_cfg = DCGANConfig(image_size=28, nz=args.nz, ngf=args.ngf, ndf=args.ndf)
+    G, D = DCGANGenerator(model_cfg), DCGANDiscriminator(model_cfg)
+    train_cfg = TrainConfig(steps=args.steps, z_shape=(args.nz, 1, 1), batch_size=args.batch_size,
+                            lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), seed=args.seed)
+    images = load_mnist(train=True, device=device).images  # (60000, 1, 28, 28) in [-1, 1]
+    print(f"G: {count_parameters(G)} parameters, D: {count_parameters(D)}; {train_cfg}", flush=True)
+
+    start = time.perf_counter()
+    history = train_gan(G, D, tensor_sampler(images), train_cfg, device,
+                        checkpoint_path=args.checkpoint, checkpoint_every=500 if args.checkpoint else 0,
+                        resume=args.checkpoint is not None)
+    seconds = time.perf_counter() - start
+    tail = slice(-100, None)  # the last 100 steps, for the record
+    extra = {
+        "script": "scripts/train_dcgan.py", "argv": sys.argv[1:] if argv is None else list(argv),
+        "data": "MNIST train (60000 images), x / 127.5 - 1", "torch": torch.__version__,
+        "device": str(device), "threads": args.threads, "train_seconds": round(seconds, 1),
+        "last100_d_real": sum(history.d_real[tail]) / len(history.d_real[tail]),
+        "last100_d_fake": sum(history.d_fake[tail]) / len(history.d_fake[tail]),
+    }
+    G.eval()
+    sha = save_checkpoint(args.out, models={"G": G}, config=train_cfg, step=args.steps, extra=extra)
+    size = Path(args.out).with_suffix(".safetensors").stat().st_size
+    print(f"saved {args.out}.safetensors ({size / 1e6:.2f} MB) sha256 {sha}; trained {seconds:.0f} s", flush=True)
+    return sha
+
+
+if __name__ == "__main__":
+    main()

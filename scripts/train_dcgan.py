@@ -7,15 +7,14 @@ The shipped file was made by this exact command, from the repository root, with 
 
 Defaults: 28x28 MNIST (all 60 000 training images, scaled to [-1, 1]), ngf = ndf = 32, nz = 100,
 batch 64, 5000 generator steps, Adam lr 2e-4 with betas (0.5, 0.999), the non-saturating generator
-loss, seed 0, one CPU thread on the CPU. Only G is shipped (D is not needed to sample); the file's
-JSON holds G's DCGANConfig and the TrainConfig, so ``gan_utils.checkpoints.load_checkpoint``
-rebuilds G from the file alone. Bit-identical reproduction needs the same device, thread count and
+loss, seed 0, one CPU thread on the CPU. G and D are shipped (D is small, and lets a reader go on
+training); the file's JSON holds their DCGANConfig and the TrainConfig, so
+``gan_utils.checkpoints.load_checkpoint`` rebuilds both from the file alone. Bit-identical reproduction needs the same device, thread count and
 PyTorch version; on other set-ups the result is a different, equally trained generator.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
@@ -66,15 +65,15 @@ def main(argv: list[str] | None = None) -> str:
                         resume=args.checkpoint is not None)
     seconds = time.perf_counter() - start
     tail = slice(-100, None)  # the last 100 steps, for the record
-    extra = {
-        "script": "scripts/train_dcgan.py", "argv": sys.argv[1:] if argv is None else list(argv),
+    settings = {k: v for k, v in vars(args).items() if k not in ("out", "checkpoint")}
+    extra = {  # deterministic: no wall-clock time, no paths, so a rerun writes the same JSON
+        "script": "scripts/train_dcgan.py", "args": settings,
         "data": "MNIST train (60000 images), x / 127.5 - 1", "torch": torch.__version__,
-        "device": str(device), "threads": args.threads, "train_seconds": round(seconds, 1),
         "last100_d_real": sum(history.d_real[tail]) / len(history.d_real[tail]),
         "last100_d_fake": sum(history.d_fake[tail]) / len(history.d_fake[tail]),
     }
-    G.eval()
-    sha = save_checkpoint(args.out, models={"G": G}, config=train_cfg, step=args.steps, extra=extra)
+    G.eval(), D.eval()
+    sha = save_checkpoint(args.out, models={"G": G, "D": D}, config=train_cfg, step=args.steps, extra=extra)
     size = Path(args.out).with_suffix(".safetensors").stat().st_size
     print(f"saved {args.out}.safetensors ({size / 1e6:.2f} MB) sha256 {sha}; trained {seconds:.0f} s", flush=True)
     return sha

@@ -119,7 +119,7 @@ def test_plots_return_figures():
     x = np.linspace(-3, 3, 61)
     p = stats.norm.pdf(x)
     snap = Snapshot("s", 0, x, 1 / (1 + np.exp(-x)), np.array([0.2, 0.8]), np.array([-1.0, 1.0]), np.zeros(3), p)
-    for fig in (plot_figure1([snap], p, ["(a)"]), plot_snapshot_grid([snap] * 2, p, ncols=3),
+    for fig in (plot_figure1([snap], p, ["(a)"], show_d_star=[True]), plot_snapshot_grid([snap] * 2, p, ncols=3),
                 plot_k_ablation({1: [0.1, 0.2], 5: [0.3, 0.35]}, floor=0.01, steps=100)):
         assert isinstance(fig, plt.Figure)
         plt.close(fig)

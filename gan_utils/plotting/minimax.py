@@ -14,20 +14,25 @@ _BELOW = 0.55  # the mapping lines take this fraction of the density axis' heigh
 
 
 def plot_figure1_panel(snap, p_data: np.ndarray, ax: plt.Axes | None = None, title: str | None = None,
-                       legend: bool = True, z_interval: tuple[float, float] | None = None) -> plt.Figure:
+                       legend: bool = True, z_interval: tuple[float, float] | None = None,
+                       top: float | None = None, show_d_star: bool = False) -> plt.Figure:
     """One panel of Figure 1 from a :class:`gan_utils.minimax.Snapshot`.
 
     p_data black dotted, p_g (KDE of G's samples) green solid, D(x) blue dashed on the right axis
     (probability, 0 at the same height as density 0). Below: the lower line is the domain of
     z ~ U(0, 1), drawn over ``z_interval`` of the x axis (default: the middle 60% of the grid), the
-    upper line is the x axis, and each arrow joins a fixed z to x = G(z).
+    upper line is the x axis, and each arrow joins a fixed z to x = G(z). ``top``: upper limit of the
+    density axis (default: from this panel's densities). ``show_d_star``: also draw the optimal
+    discriminator D* = p_data / (p_data + p_g) for this p_g (thin, light blue).
     """
+    from gan_utils.minimax import optimal_discriminator
+
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.0, 3.6))
     else:
         fig = ax.figure
     x = snap.x
-    top = 1.12 * max(float(np.max(p_data)), float(np.max(snap.p_g)))
+    top = top if top is not None else 1.12 * max(float(np.max(p_data)), float(np.max(snap.p_g)))
     ax.plot(x, p_data, color=COLORS["data"], ls=":", lw=2.2, label=r"$p_\mathrm{data}$")
     ax.plot(x, snap.p_g, color=COLORS["generator"], lw=1.8, label=r"$p_g$ (KDE of $G(z)$)")
     y_x, y_z = -0.12 * top, -0.45 * top
@@ -36,9 +41,9 @@ def plot_figure1_panel(snap, p_data: np.ndarray, ax: plt.Axes | None = None, tit
     ax.hlines([y_x], x[0], x[-1], color="0.3", lw=1)
     ax.hlines([y_z], lo, hi, color="0.3", lw=1)
     inside = (snap.g_u >= x[0]) & (snap.g_u <= x[-1])
-    for zp, gx in zip(z_pos[inside], snap.g_u[inside]):
-        ax.annotate("", xy=(gx, y_x), xytext=(zp, y_z),
-                    arrowprops=dict(arrowstyle="-|>", color=COLORS["generator"], lw=0.7, alpha=0.8, mutation_scale=7))
+    ax.quiver(z_pos[inside], np.full(inside.sum(), y_z), snap.g_u[inside] - z_pos[inside],
+              np.full(inside.sum(), y_x - y_z), angles="xy", scale_units="xy", scale=1, color=COLORS["generator"],
+              alpha=0.8, width=0.004, headwidth=4, headlength=5, headaxislength=4.5)
     ax.text(lo, y_z, "z ~ U(0,1) ", ha="right", va="center", fontsize=8)
     ax.text(x[0], y_x, " x", ha="left", va="bottom", fontsize=8)
     ax.set_ylim(-_BELOW * top, top)
@@ -47,6 +52,9 @@ def plot_figure1_panel(snap, p_data: np.ndarray, ax: plt.Axes | None = None, tit
     ax.set(xlabel="x (data units)", ylabel="density (1 / data unit)")
     ax_d = ax.twinx()
     ax_d.plot(x, snap.d, color=COLORS["discriminator"], ls="--", lw=1.6, label="D(x)")
+    if show_d_star:
+        ax_d.plot(x, optimal_discriminator(p_data, snap.p_g), color=COLORS["discriminator"], lw=0.9, alpha=0.45,
+                  label=r"$D^*$ for this $p_g$")
     d_top = 1.05
     ax_d.set_ylim(-_BELOW * d_top, d_top)
     ax_d.set_yticks([0, 0.5, 1])
@@ -61,15 +69,22 @@ def plot_figure1_panel(snap, p_data: np.ndarray, ax: plt.Axes | None = None, tit
     return fig
 
 
+def _common_top(snapshots: Sequence, p_data: np.ndarray) -> float:
+    return 1.12 * max([float(np.max(p_data))] + [float(np.max(s.p_g)) for s in snapshots])
+
+
 def plot_figure1(snapshots: Sequence, p_data: np.ndarray, titles: Sequence[str] | None = None,
-                 suptitle: str | None = None) -> plt.Figure:
-    """Panels (a)-(d) side by side, one per snapshot (see :func:`plot_figure1_panel`)."""
+                 suptitle: str | None = None, show_d_star: Sequence[bool] | None = None) -> plt.Figure:
+    """Panels (a)-(d) side by side, one per snapshot, on a common density scale (see
+    :func:`plot_figure1_panel`); ``show_d_star[i]`` adds D* to panel i."""
     n = len(snapshots)
     if n == 0:
         raise ValueError("need at least one snapshot")
     fig, axes = plt.subplots(1, n, figsize=(4.3 * n, 3.8), squeeze=False)
+    top = _common_top(snapshots, p_data)
     for i, (ax, snap) in enumerate(zip(axes[0], snapshots)):
-        plot_figure1_panel(snap, p_data, ax=ax, title=titles[i] if titles else snap.label, legend=i == 0)
+        plot_figure1_panel(snap, p_data, ax=ax, title=titles[i] if titles else snap.label, legend=i == 0,
+                           top=top, show_d_star=bool(show_d_star[i]) if show_d_star else False)
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
@@ -83,9 +98,10 @@ def plot_snapshot_grid(snapshots: Sequence, p_data: np.ndarray, ncols: int = 4, 
         raise ValueError("need at least one snapshot and ncols >= 1")
     nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows), squeeze=False)
+    top = _common_top(snapshots, p_data)
     for i, ax in enumerate(axes.flat):
         if i < n:
-            plot_figure1_panel(snapshots[i], p_data, ax=ax, title=snapshots[i].label, legend=i == 0)
+            plot_figure1_panel(snapshots[i], p_data, ax=ax, title=snapshots[i].label, legend=i == 0, top=top)
         else:
             ax.set_axis_off()
     if suptitle:
@@ -106,8 +122,9 @@ def snapshot_slider(snapshots: Sequence, p_data: np.ndarray, dpi: int = 72):
     if len(snapshots) == 0:
         raise ValueError("need at least one snapshot")
     images = []
+    top = _common_top(snapshots, p_data)
     for snap in snapshots:
-        fig = plot_figure1_panel(snap, p_data, title=snap.label)
+        fig = plot_figure1_panel(snap, p_data, title=snap.label, top=top)
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi)
         plt.close(fig)

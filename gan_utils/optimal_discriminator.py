@@ -133,3 +133,142 @@ def central_interval(p_data, p_g, mass: float = 0.99) -> tuple[float, float]:
     hi = max(mu + 40 * s for _, mu, s in comps)
     q = [(1.0 - mass) / 2, (1.0 + mass) / 2]
     return tuple(float(optimize.brentq(lambda x, t=t: cdf(x) - t, lo, hi, xtol=1e-12, rtol=1e-14)) for t in q)
+
+
+def train_discriminator(
+    D: torch.nn.Module,
+    sample_real,
+    sample_fake,
+    steps: int,
+    device: torch.device | str,
+    *,
+    batch_size: int = 1024,
+    lr: float = 1e-3,
+    lr_final: float = 1e-5,
+    betas: tuple[float, float] = (0.9, 0.999),
+    seed: int = 0,
+    callbacks=(),
+    progress: bool = True,
+) -> dict[str, list[float]]:
+    """Train D alone against a *fixed* p_g: the inner maximisation max_D V(D, G) of Algorithm 1, run to convergence.
+
+    Each step draws ``batch_size`` fresh samples from ``sample_real(n, generator)`` (p_data) and from
+    ``sample_fake(n, generator)`` (p_g, e.g. a fixed mixture's sampler or a frozen generator) and takes
+    one Adam step on ``gan_utils.losses.d_loss`` = -V (BCE with logits). The learning rate decays
+    geometrically from ``lr`` to ``lr_final`` over the run, so the noise of the fresh batches averages out
+    and D settles near the maximiser of V, which for a rich enough D is D* (eq-optimal-d).
+    Returns the history ``{"step", "d_loss", "lr"}``; callbacks get ``(step, D)`` after each step.
+    """
+    if steps < 1 or batch_size < 1 or lr <= 0 or lr_final <= 0:
+        raise ValueError(f"need steps >= 1, batch_size >= 1, lr > 0, lr_final > 0; got {steps}, {batch_size}, {lr}, {lr_final}")
+    from tqdm.auto import tqdm
+
+    from gan_utils.losses import d_loss
+
+    device = torch.device(device)
+    D.to(device).train()
+    opt = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    gamma = (lr_final / lr) ** (1.0 / max(steps - 1, 1))
+    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=gamma)
+    rng = torch.Generator(device=device).manual_seed(seed)
+    history: dict[str, list[float]] = {"step": [], "d_loss": [], "lr": []}
+    for step in tqdm(range(1, steps + 1), desc="D vs fixed p_g", disable=not progress, leave=True):
+        real = sample_real(batch_size, rng).to(device)
+        fake = sample_fake(batch_size, rng).to(device)
+        loss = d_loss(D(real), D(fake))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        history["lr"].append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+        value = float(loss.detach())
+        if not np.isfinite(value):
+            raise FloatingPointError(f"discriminator loss became {value} at step {step}; lower lr (now {lr})")
+        history["step"].append(step)
+        history["d_loss"].append(value)
+        for callback in callbacks:
+            callback(step, D)
+    D.eval()
+    return history
+
+
+@torch.no_grad()
+def discriminator_on_grid(D: torch.nn.Module, x: np.ndarray, device: torch.device | str) -> tuple[np.ndarray, np.ndarray]:
+    """Evaluate a 1-D discriminator at points ``x``: returns (D(x), logit a(x)) as float64 NumPy arrays."""
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32).reshape(-1, 1), device=device)
+    logit = D(xt).double().cpu().numpy().ravel()
+    return 1.0 / (1.0 + np.exp(-logit)), logit
+
+
+def input_gradients(D: torch.nn.Module, x: np.ndarray, device: torch.device | str) -> dict[str, np.ndarray]:
+    """d/dx of the logit a(x), of D(x), of log D(x) and of log(1 - D(x)) for a 1-D discriminator, by autograd.
+
+    With D = sigma(a): dD/dx = D (1 - D) a', d log D/dx = (1 - D) a', d log(1 - D)/dx = -D a'. The last two
+    are what the non-saturating and the saturating generator losses pass back to a sample at x.
+    """
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float32).reshape(-1, 1), device=device).requires_grad_(True)
+    logit = D(xt)
+    (da,) = torch.autograd.grad(logit.sum(), xt)
+    a = logit.detach().double().cpu().numpy().ravel()
+    da = da.double().cpu().numpy().ravel()
+    return logit_gradients(a, da)
+
+
+def logit_gradients(a: np.ndarray, da: np.ndarray) -> dict[str, np.ndarray]:
+    """Given a logit a(x) and its derivative a'(x), the derivatives of D = sigma(a), log D and log(1 - D)."""
+    a, da = np.asarray(a, dtype=np.float64), np.asarray(da, dtype=np.float64)
+    d = 1.0 / (1.0 + np.exp(-a))
+    one_minus_d = 1.0 / (1.0 + np.exp(a))
+    return {"logit": da, "D": d * one_minus_d * da, "log_D": one_minus_d * da, "log_1_minus_D": -d * da}
+
+
+def mixture_score(mix, x: np.ndarray) -> np.ndarray:
+    """d/dx log p(x) of a :class:`gan_utils.data.GaussianMixture1D`, stable far in the tails.
+
+    d/dx log p = sum_k r_k(x) (mu_k - x) / s_k^2 with responsibilities r_k = w_k N_k(x) / p(x),
+    formed by log-sum-exp so that it stays finite where p(x) underflows.
+    """
+    from scipy import special, stats
+
+    x = np.asarray(x, dtype=np.float64)
+    logs = np.stack([np.log(w) + stats.norm.logpdf(x, m, s) for w, m, s in zip(mix.weights, mix.means, mix.stds) if w > 0])
+    slopes = np.stack([(m - x) / s**2 for w, m, s in zip(mix.weights, mix.means, mix.stds) if w > 0])
+    r = np.exp(logs - special.logsumexp(logs, axis=0))
+    return np.sum(r * slopes, axis=0)
+
+
+def optimal_logit_gradients(p_data, p_g, x: np.ndarray) -> dict[str, np.ndarray]:
+    """The derivatives of the analytic D* at ``x`` (same keys as :func:`logit_gradients`), from the exact
+    logit a*(x) = log p_data(x) - log p_g(x) and a*'(x) = (log p_data)' - (log p_g)'."""
+    x = np.asarray(x, dtype=np.float64)
+    a = p_data.log_pdf(x) - p_g.log_pdf(x)
+    return logit_gradients(a, mixture_score(p_data, x) - mixture_score(p_g, x))
+
+
+def value_on_grid(logit: np.ndarray, p_data: np.ndarray, p_g: np.ndarray, x: np.ndarray) -> float:
+    """V(D, G) = integral [p_data log D + p_g log(1 - D)] dx for D = sigma(logit), by the trapezoid rule on ``x``.
+
+    ``logit``, ``p_data``, ``p_g`` are values on the sorted grid ``x`` (book eq. ``eq-ch03-value-integral``);
+    log D = -softplus(-a) and log(1 - D) = -softplus(a) keep it finite where D saturates. An infinite
+    logit (a hard 0/1 decision) is allowed where the density it would send to log 0 vanishes.
+    """
+    a = np.asarray(logit, dtype=np.float64)
+    pd, pg, x = (np.asarray(v, dtype=np.float64) for v in (p_data, p_g, x))
+    if not (a.shape == pd.shape == pg.shape == x.shape) or x.ndim != 1:
+        raise ValueError("logit, p_data, p_g and x must be 1-D arrays of the same length")
+    with np.errstate(invalid="ignore"):
+        term_d = np.where(pd == 0, 0.0, -pd * np.logaddexp(0.0, -a))
+        term_g = np.where(pg == 0, 0.0, -pg * np.logaddexp(0.0, a))
+    return float(np.trapezoid(term_d + term_g, x))
+
+
+def bernoulli_kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """KL(Bernoulli(p) || Bernoulli(q)) = p log(p/q) + (1-p) log((1-p)/(1-q)), with 0 log 0 = 0.
+
+    The integrand of the gap V(D*, G) - V(D, G) = integral (p_data + p_g) KL(Ber(D*) || Ber(D)) dx
+    (book eq. ``eq-ch03-gap``).
+    """
+    from scipy import special
+
+    p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    return special.rel_entr(p, q) + special.rel_entr(1.0 - p, 1.0 - q)

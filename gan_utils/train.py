@@ -13,6 +13,21 @@ saturating log(1 - D(G(z))), its text recommends the non-saturating -log D(G(z))
 
 All randomness (real-batch indices, noise) comes from one ``torch.Generator`` whose state is
 saved in checkpoints, so a run resumed from a checkpoint ends bit-identical to an uninterrupted one.
+
+Speed (benchmarks/throughput.py measures each lever; none changes the algorithm):
+
+* always on, results bit-identical to a plain loop: real batches are indexed from a tensor already on
+  the device (:func:`tensor_sampler`, no DataLoader, no per-step host copies); Adam's ``foreach``
+  implementation (one kernel per operation for all parameters; bit-identical to the per-parameter
+  loop on the CPU); ``zero_grad(set_to_none=True)``; D's parameters are frozen during the generator
+  step (G's gradients do not need D's weight gradients); the losses take logits
+  (``binary_cross_entropy_with_logits``); the per-step numbers of the history are read from the
+  device once per step (one synchronisation instead of six on a GPU).
+* options of :class:`TrainConfig`, off by default: ``channels_last``, ``autocast="bf16"``,
+  ``fused_adam`` (CUDA only), ``compile``.
+
+Under ``torchrun`` (a ``torch.distributed`` process group with more than one process) G and D are
+wrapped in DistributedDataParallel; see :mod:`gan_utils.distributed`.
 """
 from __future__ import annotations
 
@@ -20,6 +35,7 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -27,10 +43,15 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from gan_utils import distributed as dist_utils
 from gan_utils import losses
 from gan_utils.checkpoints import load_checkpoint, save_checkpoint
 
 LOSSES = ("nonsaturating", "saturating", "lsgan")
+AUTOCAST = ("none", "bf16")
+# Options that change speed, not the run (at most rounding, or bf16 for autocast): a checkpoint may be
+# resumed with other values, and checkpoints written before they existed resume with the defaults.
+SPEED_FIELDS = ("channels_last", "autocast", "fused_adam", "compile")
 
 # sample_real(batch_size, generator) -> tensor of real samples on the training device
 RealSampler = Callable[[int, torch.Generator], torch.Tensor]
@@ -50,10 +71,18 @@ class TrainConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     seed: int = 0
     lsgan_abc: tuple[float, float, float] = (0.0, 1.0, 1.0)  # LSGAN targets a (fake), b (real), c (G)
+    # speed options (see the module docstring and benchmarks/README.md); the defaults keep the plain
+    # float32 code path whose results the book's notebooks and the shipped checkpoints were made with
+    channels_last: bool = False  # 4-D weights and images in NHWC memory layout (faster convs on many CPUs/GPUs)
+    autocast: str = "none"  # "bf16": forward passes in bfloat16 autocast (losses in float32); changes results
+    fused_adam: bool = False  # Adam's fused single-kernel update on CUDA (ignored elsewhere: foreach is used)
+    compile: bool = False  # torch.compile the forward passes of G and D (meant for CUDA; slow first steps)
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"loss {self.loss!r} unknown; use one of {LOSSES}")
+        if self.autocast not in AUTOCAST:
+            raise ValueError(f"autocast {self.autocast!r} unknown; use one of {AUTOCAST}")
         if self.steps < 0 or self.k < 1 or self.batch_size < 1:
             raise ValueError(f"need steps >= 0, k >= 1, batch_size >= 1: {self}")
         for name in ("z_shape", "betas", "lsgan_abc"):  # JSON round trips give lists
@@ -115,10 +144,18 @@ def sample_noise(n: int, z_shape: tuple[int, ...], device: torch.device | str, g
 
 
 def tensor_sampler(data: torch.Tensor) -> RealSampler:
-    """Sample batches (with replacement) from a tensor resident on the training device."""
+    """Sample batches (with replacement) from a tensor, by indexing it where it lives.
+
+    Keep ``data`` on the training device (:func:`gan_utils.data.load_mnist` does when it fits): then a
+    batch is one indexing kernel, with no DataLoader, no collation and no host-to-device copy. The
+    indices are drawn on the generator's device (the training device, in :func:`train_gan`); if
+    ``data`` lives elsewhere (MNIST too large for the GPU), the batch is copied to that device.
+    """
     def sample(n: int, generator: torch.Generator) -> torch.Tensor:
-        idx = torch.randint(len(data), (n,), device=data.device, generator=generator)
-        return data[idx]
+        idx = torch.randint(len(data), (n,), device=generator.device, generator=generator)
+        if idx.device == data.device:
+            return data[idx]
+        return data[idx.to(data.device)].to(generator.device, non_blocking=True)
     return sample
 
 
@@ -136,9 +173,13 @@ def _check_finite(value: float, what: str, step: int, config: TrainConfig) -> No
         )
 
 
-def _make_optimizers(G: nn.Module, D: nn.Module, config: TrainConfig) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
-    opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=config.betas)
-    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=config.betas)
+def _make_optimizers(G: nn.Module, D: nn.Module, config: TrainConfig,
+                     device: torch.device | None = None) -> tuple[torch.optim.Optimizer, torch.optim.Optimizer]:
+    """Adam for G and D: fused on CUDA when ``config.fused_adam``, else the foreach implementation."""
+    fused = bool(config.fused_adam and device is not None and device.type == "cuda")
+    impl = {"fused": True} if fused else {"foreach": True}
+    opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=config.betas, **impl)
+    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=config.betas, **impl)
     return opt_g, opt_d
 
 
@@ -155,19 +196,43 @@ def _g_objective(config: TrainConfig, fake_out: torch.Tensor) -> torch.Tensor:
     return losses.GENERATOR_LOSSES[config.loss](fake_out)
 
 
-def _d_value(config: TrainConfig, out: torch.Tensor) -> float:
-    return float(out.mean() if config.loss == "lsgan" else torch.sigmoid(out).mean())
+def _d_value(config: TrainConfig, out: torch.Tensor) -> torch.Tensor:
+    return out.mean() if config.loss == "lsgan" else torch.sigmoid(out).mean()
 
 
-def save_train_state(path: str | Path, state: TrainState) -> str:
-    """Checkpoint a run (models, optimizers, RNG, history, config); returns the sha256."""
+def _grad_norm_tensor(model: nn.Module) -> torch.Tensor:
+    """As :func:`grad_norm`, but a 0-d tensor on the device (read later, with the other numbers)."""
+    norms = [p.grad.detach().norm() for p in model.parameters() if p.grad is not None]
+    if not norms:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack(norms))
+
+
+def _comparable(config: dict) -> dict:
+    """A stored config without the speed options (see ``SPEED_FIELDS``), for the resume check."""
+    return {k: v for k, v in config.items() if k not in SPEED_FIELDS}
+
+
+def _rng_key(rank: int) -> str:
+    return "rng_state" if rank == 0 else f"rng_state_rank{rank}"
+
+
+def save_train_state(path: str | Path, state: TrainState) -> str | None:
+    """Checkpoint a run (models, optimizers, RNG, history, config); returns the sha256.
+
+    Under torchrun every rank must call this (the ranks' RNG states are gathered, one per rank);
+    only rank 0 writes, and the other ranks get ``None``.
+    """
+    states = dist_utils.gather_objects(state.rng.get_state())
+    if not dist_utils.is_main_process():
+        return None
     return save_checkpoint(
         path,
         models={"G": state.G, "D": state.D},
         optimizers={"G": state.opt_g, "D": state.opt_d},
         config=state.config,
         step=state.step,
-        tensors={"rng_state": state.rng.get_state()},
+        tensors={_rng_key(rank): rng_state for rank, rng_state in enumerate(states)},
         extra={"history": state.history.as_dict()},
     )
 
@@ -184,63 +249,105 @@ def train_gan(
     checkpoint_every: int = 0,
     resume: bool = False,
     progress: bool = True,
+    distributed: bool | None = None,
 ) -> History:
     """Run Algorithm 1 for ``config.steps`` generator steps and return the history.
 
-    ``G`` maps noise of shape (B, *z_shape) to samples; ``D`` maps samples to logits (B, 1).
+    ``G`` maps noise of shape (B, *z_shape) to samples; ``D`` maps samples to logits (B, 1) or (B,).
     With ``checkpoint_path`` and ``checkpoint_every`` > 0 the state is saved every that many steps
     and at the end; with ``resume=True`` an existing checkpoint there is loaded first and training
     continues from its step. Raises ``FloatingPointError`` naming the step if a loss is NaN/inf.
+
+    ``distributed`` (default: whether a torch.distributed process group of more than one process is
+    initialised, e.g. by :func:`gan_utils.distributed.init_from_env` under torchrun) trains G and D as
+    DistributedDataParallel modules: rank r draws its batches and noise from seed ``config.seed + r``,
+    gradients are averaged over ranks, only rank 0 writes checkpoints and shows the progress bar, and at
+    the end every rank holds rank 0's buffers. Callbacks run on every rank (write files only where
+    :func:`gan_utils.distributed.is_main_process`); they receive the plain (unwrapped) G and D.
     """
     device = torch.device(device)
-    G.to(device).train()
-    D.to(device).train()
-    opt_g, opt_d = _make_optimizers(G, D, config)
-    rng = torch.Generator(device=device).manual_seed(config.seed)
+    if distributed is None:
+        distributed = dist_utils.is_distributed()
+    if distributed and not dist_utils.is_distributed():
+        raise ValueError("distributed=True needs an initialised process group of more than one process "
+                         "(start with torchrun and call gan_utils.distributed.init_from_env())")
+    rank = dist_utils.get_rank() if distributed else 0
+    memory_format = torch.channels_last if config.channels_last else torch.preserve_format
+    G.to(device=device, memory_format=memory_format).train()
+    D.to(device=device, memory_format=memory_format).train()
+    opt_g, opt_d = _make_optimizers(G, D, config, device)
+    rng = torch.Generator(device=device).manual_seed(config.seed + rank)
     state = TrainState(G, D, opt_g, opt_d, config, History(), rng, device)
 
     if resume and checkpoint_path is not None and Path(checkpoint_path).with_suffix(".json").exists():
         ckpt = load_checkpoint(checkpoint_path, device=device, models={"G": G, "D": D},
                                optimizers={"G": opt_g, "D": opt_d})
         wanted = json.loads(json.dumps(dataclasses.asdict(config))) | {"steps": ckpt.config["steps"]}
-        if ckpt.config != wanted:
+        if _comparable(ckpt.config) != _comparable(wanted):
             raise ValueError(f"checkpoint {checkpoint_path} was made with a different config: {ckpt.config}")
-        rng.set_state(ckpt.tensors["rng_state"].cpu())
+        if _rng_key(rank) not in ckpt.tensors:
+            raise ValueError(f"checkpoint {checkpoint_path} holds no random state for rank {rank} "
+                             "(it was written by fewer processes)")
+        rng.set_state(ckpt.tensors[_rng_key(rank)].cpu())
         state.step = ckpt.step
         state.history = History(**ckpt.extra["history"])
 
+    # what the loop calls: G and D themselves, or their DDP wrappers, optionally compiled
+    G_train = dist_utils.wrap_ddp(G, device) if distributed else G
+    D_train = dist_utils.wrap_ddp(D, device) if distributed else D
+    G_eval, D_gstep = G, D  # G under no_grad (D's step) and D in G's step need no gradient averaging
+    if config.compile:
+        G_train, D_train, G_eval, D_gstep = (torch.compile(G_train), torch.compile(D_train),
+                                             torch.compile(G_eval), torch.compile(D_gstep))
+    use_bf16 = config.autocast == "bf16"
+
+    def forward():  # autocast context for the forward passes (losses are computed in float32)
+        return torch.autocast(device.type, dtype=torch.bfloat16) if use_bf16 else nullcontext()
+
+    def as_images(x: torch.Tensor) -> torch.Tensor:
+        return x.contiguous(memory_format=torch.channels_last) if config.channels_last and x.dim() == 4 else x
+
     m = config.batch_size
     bar = tqdm(total=config.steps, initial=state.step, desc=f"GAN ({config.loss}, k={config.k})",
-               disable=not progress, leave=True)
+               disable=not progress or rank != 0, leave=True)
     while state.step < config.steps:
         for _ in range(config.k):
-            real = sample_real(m, rng)
+            real = as_images(sample_real(m, rng))
             z = sample_noise(m, config.z_shape, device, rng)
-            with torch.no_grad():
-                fake = G(z)
-            real_out, fake_out = D(real), D(fake)
+            with torch.no_grad(), forward():
+                fake = as_images(G_eval(z))
+            with forward():
+                real_out, fake_out = D_train(real), D_train(fake)
+            real_out, fake_out = real_out.float(), fake_out.float()
             loss_d = _d_objective(config, real_out, fake_out)
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
-        d_val = float(loss_d.detach())
-        _check_finite(d_val, "discriminator loss", state.step + 1, config)  # 1-based, as in History
-        gn_d = grad_norm(D)
+        gn_d = _grad_norm_tensor(D)
 
         z = sample_noise(m, config.z_shape, device, rng)
-        fake_out_g = D(G(z))
-        loss_g = _g_objective(config, fake_out_g)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
+        D.requires_grad_(False)  # G's step needs gradients through D, not D's own weight gradients
+        try:
+            with forward():
+                fake_out_g = D_gstep(as_images(G_train(z))).float()
+            loss_g = _g_objective(config, fake_out_g)
+            opt_g.zero_grad(set_to_none=True)
+            loss_g.backward()
+        finally:
+            D.requires_grad_(True)
         opt_g.step()
-        g_val = float(loss_g.detach())
+
+        # one read from the device per step: losses, D outputs and gradient norms together
+        d_val, g_val, d_real, d_fake, gn_d, gn_g = torch.stack([
+            loss_d.detach(), loss_g.detach(), _d_value(config, real_out.detach()),
+            _d_value(config, fake_out.detach()), gn_d.to(loss_d.device), _grad_norm_tensor(G).to(loss_d.device),
+        ]).tolist()
+        _check_finite(d_val, "discriminator loss", state.step + 1, config)  # 1-based, as in History
         _check_finite(g_val, "generator loss", state.step + 1, config)
 
         state.step += 1
-        state.history.append(step=state.step, d_loss=d_val, g_loss=g_val,
-                             d_real=_d_value(config, real_out.detach()),
-                             d_fake=_d_value(config, fake_out.detach()),
-                             grad_norm_d=gn_d, grad_norm_g=grad_norm(G))
+        state.history.append(step=state.step, d_loss=d_val, g_loss=g_val, d_real=d_real, d_fake=d_fake,
+                             grad_norm_d=gn_d, grad_norm_g=gn_g)
         if checkpoint_path is not None and checkpoint_every > 0 and (
             state.step % checkpoint_every == 0 or state.step == config.steps
         ):
@@ -249,4 +356,7 @@ def train_gan(
             callback(state)
         bar.update(1)
     bar.close()
+    if distributed:  # BatchNorm statistics: each rank's last forward pass used its own batch
+        dist_utils.broadcast_buffers_(G)
+        dist_utils.broadcast_buffers_(D)
     return state.history

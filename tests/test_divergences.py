@@ -4,9 +4,13 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 from scipy.integrate import quad
 
-from gan_utils.divergences import integrate_1d, jsd, jsd_shift_derivative, kl, value_at_optimum
+from gan_utils.data import GaussianMixture1D
+from gan_utils.divergences import (
+    integrate_1d, jsd, jsd_shift_derivative, kl, mixture_pdf, normal_pdf, value_at_optimum,
+)
 from gan_utils.metrics import js_divergence
 
 LOG2 = math.log(2.0)
@@ -114,3 +118,14 @@ def test_bad_input_raises():
         jsd(lambda x: -np.ones_like(x), gauss(0, 1), (-1, 1))
     with pytest.raises(ValueError, match="shape"):
         value_at_optimum(lambda x: np.ones(3), gauss(0, 1), (-1, 1))
+
+
+def test_density_callables_match_scipy():
+    x = np.linspace(-6, 6, 101)
+    np.testing.assert_allclose(normal_pdf(0.3, 0.7)(x), stats.norm(0.3, 0.7).pdf(x), rtol=1e-13, atol=1e-300)
+    mix = GaussianMixture1D((0.2, 0.8), (-1.0, 2.0), (0.5, 1.5))
+    np.testing.assert_allclose(mixture_pdf(mix.weights, mix.means, mix.stds)(x), mix.pdf(x), rtol=1e-13)
+    with pytest.raises(ValueError):
+        normal_pdf(0, 0)
+    with pytest.raises(ValueError):
+        mixture_pdf((0.5, 0.6), (0, 1), (1, 1))

@@ -67,11 +67,13 @@ def plot_jsd_saturation(separation: np.ndarray, jsd_values: np.ndarray, grad_ana
     ax_j.set(xlabel=f"separation $\\theta$ (units of {unit})", ylabel=r"JSD$(p_\mathrm{data} \| p_g)$ (nats)",
              title="the JSD saturates")
     ax_j.legend()
-    tiny = np.finfo(float).tiny
-    ax_g.semilogy(separation, np.maximum(np.abs(grad_analytic), tiny), color=COLORS["generator"], lw=1.8,
-                  label="analytic (derivative under the integral)")
-    ax_g.semilogy(separation, np.maximum(np.abs(grad_fd), tiny), ls="none", marker="o", ms=4, mfc="none",
-                  color="black", label="central finite difference")
+    sep = np.asarray(separation, dtype=float)
+    g_an, g_fd = np.abs(np.asarray(grad_analytic, dtype=float)), np.abs(np.asarray(grad_fd, dtype=float))
+    pos = (sep > 0) & (g_an > 0)  # at zero separation the gradient is 0 by symmetry: no point on a log axis
+    ax_g.semilogy(sep[pos], g_an[pos], color=COLORS["generator"], lw=1.8, label="analytic (derivative under the integral)")
+    shown = pos & (g_fd > (fd_floor if fd_floor is not None else 0.0))  # below the floor the differences are round-off
+    ax_g.semilogy(sep[shown], g_fd[shown], ls="none", marker="o", ms=4, mfc="none", color="black",
+                  label="central finite difference (above its floor)")
     if fd_floor is not None:
         ax_g.axhline(fd_floor, color="gray", ls=":", lw=1, label="finite-difference round-off floor")
     ax_g.set(xlabel=f"separation $\\theta$ (units of {unit})", ylabel=r"$|d\,\mathrm{JSD} / d\theta|$ (nats per data unit)",

@@ -69,14 +69,19 @@ def plot_figure1_panel(snap, p_data: np.ndarray, ax: plt.Axes | None = None, tit
     return fig
 
 
-def _common_top(snapshots: Sequence, p_data: np.ndarray) -> float:
-    return 1.12 * max([float(np.max(p_data))] + [float(np.max(s.p_g)) for s in snapshots])
+def _common_top(snapshots: Sequence, p_data: np.ndarray, cap: float = 2.5) -> float:
+    """A density scale shared by panels: the largest density shown, but at most ``cap`` times p_data's
+    peak, so that one collapsed p_g (a spike, e.g. an untrained G) does not flatten every other panel;
+    taller curves are clipped at the top of their panel."""
+    peak = float(np.max(p_data))
+    return 1.12 * min(max([peak] + [float(np.max(s.p_g)) for s in snapshots]), cap * peak)
 
 
 def plot_figure1(snapshots: Sequence, p_data: np.ndarray, titles: Sequence[str] | None = None,
                  suptitle: str | None = None, show_d_star: Sequence[bool] | None = None) -> plt.Figure:
     """Panels (a)-(d) side by side, one per snapshot, on a common density scale (see
-    :func:`plot_figure1_panel`); ``show_d_star[i]`` adds D* to panel i."""
+    :func:`plot_figure1_panel`; densities above 2.5 times p_data's peak are clipped); ``show_d_star[i]``
+    adds D* to panel i."""
     n = len(snapshots)
     if n == 0:
         raise ValueError("need at least one snapshot")
@@ -92,7 +97,8 @@ def plot_figure1(snapshots: Sequence, p_data: np.ndarray, titles: Sequence[str] 
 
 
 def plot_snapshot_grid(snapshots: Sequence, p_data: np.ndarray, ncols: int = 4, suptitle: str | None = None) -> plt.Figure:
-    """Small multiples: one Figure 1 panel per snapshot (its label as the title), ``ncols`` per row."""
+    """Small multiples: one Figure 1 panel per snapshot (its label as the title), ``ncols`` per row, on a
+    common density scale (densities above 2.5 times p_data's peak are clipped)."""
     n = len(snapshots)
     if n == 0 or ncols < 1:
         raise ValueError("need at least one snapshot and ncols >= 1")

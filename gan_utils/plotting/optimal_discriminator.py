@@ -62,7 +62,8 @@ def plot_discriminator_fit(
     ax_e.set(xlabel="x (data units)", ylabel=r"$|D - D^*_G|$")
     for ax in (ax_p, ax_d, ax_e):
         ax.axvspan(*region, color="gray", alpha=0.12, lw=0, label=None)
-    ax_e.text(0.01, 0.95, "shaded: central 99% of (p_data + p_g)/2", transform=ax_e.transAxes, va="top", fontsize=9)
+    ax_e.text(0.99, 0.95, r"shaded: central 99% of $m = (p_\mathrm{data} + p_g)/2$", transform=ax_e.transAxes,
+              va="top", ha="right", fontsize=9)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -73,24 +74,24 @@ def plot_extrapolation(
     x: np.ndarray, d_star: np.ndarray, d_trained: np.ndarray, logit_star: np.ndarray, logit_trained: np.ndarray,
     regions: Mapping[str, tuple[float, float]], points: Sequence[float] = (), title: str | None = None,
 ) -> plt.Figure:
-    """D and its logit far beyond the data. Left: D*(x) (black, dashed) and the trained D (blue); right: their
+    """D and its logit far beyond the data. Left: D*(x) (black, dashed) and the trained D (blue) on a log scale; right: their
     logits a*(x) = log p_data - log p_g and a(x). Shaded bands: where p_data (grey) and p_g (green) put their
     mass (``regions``, name -> interval); dotted verticals mark ``points`` (samples of p_g far from p_data)."""
     fig, (ax_d, ax_a) = plt.subplots(1, 2, figsize=(12, 4.0))
     ax_d.plot(x, d_star, color=COLORS["data"], ls="--", lw=2, label=r"$D^*_G$")
     ax_d.plot(x, d_trained, color=COLORS["discriminator"], lw=1.5, label="trained D")
-    ax_d.set(xlabel="x (data units)", ylabel="D(x)", ylim=(-0.03, 1.03))
+    ax_d.set(xlabel="x (data units)", ylabel="D(x)  (log scale)", yscale="log", ylim=(1e-12, 2.0))
     ax_a.plot(x, logit_star, color=COLORS["data"], ls="--", lw=2, label=r"$a^*(x) = \log p_\mathrm{data} - \log p_g$")
     ax_a.plot(x, logit_trained, color=COLORS["discriminator"], lw=1.5, label="trained logit a(x)")
     lo = min(np.min(logit_trained), -30.0)
     ax_a.set(xlabel="x (data units)", ylabel="logit (nats)", ylim=(lo - 2, max(np.max(logit_trained), np.max(logit_star)) + 2))
     for ax in (ax_d, ax_a):
         _shade(ax, regions)
-        for p in points:
-            ax.axvline(p, color=COLORS["accent"], ls=":", lw=1.2)
+        for i, p in enumerate(points):
+            ax.axvline(p, color=COLORS["accent"], ls=":", lw=1.2, label="samples of $p_g$ far from the data" if i == 0 else None)
     handles = [plt.Rectangle((0, 0), 1, 1, color=_REGION_COLORS.get(n, "gray"), alpha=0.2) for n in regions]
     ax_d.legend(ax_d.get_legend_handles_labels()[0] + handles,
-                ax_d.get_legend_handles_labels()[1] + [f"99% of {n}" for n in regions], loc="upper right", fontsize=8)
+                ax_d.get_legend_handles_labels()[1] + [f"99% of {n}" for n in regions], loc="lower center", fontsize=8)
     ax_a.legend(loc="lower center", fontsize=8)
     if title:
         fig.suptitle(title)

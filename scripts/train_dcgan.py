@@ -11,6 +11,11 @@ loss, seed 0, one CPU thread on the CPU. G and D are shipped (D is small, and le
 training); the file's JSON holds their DCGANConfig and the TrainConfig, so
 ``gan_utils.checkpoints.load_checkpoint`` rebuilds both from the file alone. Bit-identical reproduction needs the same device, thread count and
 PyTorch version; on other set-ups the result is a different, equally trained generator.
+
+Scale path: the same script runs data-parallel under torchrun (DistributedDataParallel; gloo on the
+CPU, nccl with one GPU per process), e.g. ``torchrun --nproc_per_node 4 scripts/train_dcgan.py
+--device cuda --out runs/dcgan4``. Each process draws its own batches of ``--batch-size`` (seed +
+rank), so the effective batch is batch size x processes; only rank 0 writes files and prints.
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from gan_utils import distributed as du
 from gan_utils.checkpoints import save_checkpoint
 from gan_utils.data import load_mnist
 from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, count_parameters
@@ -50,14 +56,15 @@ def main(argv: list[str] | None = None) -> str:
     if args.steps < 1 or args.batch_size < 1:
         raise SystemExit("--steps and --batch-size must be positive")
     torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
+    device = du.init_from_env(device=args.device).device  # torchrun: joins the process group; else no-op
     seed_everything(args.seed)
     model_cfg = DCGANConfig(image_size=28, nz=args.nz, ngf=args.ngf, ndf=args.ndf)
     G, D = DCGANGenerator(model_cfg), DCGANDiscriminator(model_cfg)
     train_cfg = TrainConfig(steps=args.steps, z_shape=(args.nz, 1, 1), batch_size=args.batch_size,
                             lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), seed=args.seed)
     images = load_mnist(train=True, device=device).images  # (60000, 1, 28, 28) in [-1, 1]
-    print(f"G: {count_parameters(G)} parameters, D: {count_parameters(D)}; {train_cfg}", flush=True)
+    if du.is_main_process():
+        print(f"G: {count_parameters(G)} parameters, D: {count_parameters(D)}; {train_cfg}", flush=True)
 
     start = time.perf_counter()
     history = train_gan(G, D, tensor_sampler(images), train_cfg, device,
@@ -72,10 +79,14 @@ def main(argv: list[str] | None = None) -> str:
         "last100_d_real": sum(history.d_real[tail]) / len(history.d_real[tail]),
         "last100_d_fake": sum(history.d_fake[tail]) / len(history.d_fake[tail]),
     }
+    if not du.is_main_process():  # under torchrun all ranks now hold the same G and D; rank 0 saves
+        du.cleanup()
+        return ""
     G.eval(), D.eval()
     sha = save_checkpoint(args.out, models={"G": G, "D": D}, config=train_cfg, step=args.steps, extra=extra)
     size = Path(args.out).with_suffix(".safetensors").stat().st_size
     print(f"saved {args.out}.safetensors ({size / 1e6:.2f} MB) sha256 {sha}; trained {seconds:.0f} s", flush=True)
+    du.cleanup()
     return sha
 
 

@@ -91,7 +91,7 @@ def plot_extrapolation(
             ax.axvline(p, color=COLORS["accent"], ls=":", lw=1.2, label="samples of $p_g$ far from the data" if i == 0 else None)
     handles = [plt.Rectangle((0, 0), 1, 1, color=_REGION_COLORS.get(n, "gray"), alpha=0.2) for n in regions]
     ax_d.legend(ax_d.get_legend_handles_labels()[0] + handles,
-                ax_d.get_legend_handles_labels()[1] + [f"99% of {n}" for n in regions], loc="lower center", fontsize=8)
+                ax_d.get_legend_handles_labels()[1] + [f"99% of {n}" for n in regions], loc="upper left", fontsize=7.5)
     ax_a.legend(loc="lower center", fontsize=8)
     if title:
         fig.suptitle(title)

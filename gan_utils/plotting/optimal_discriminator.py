@@ -46,7 +46,7 @@ def plot_discriminator_fit(
     region: tuple[float, float], title: str | None = None,
 ) -> plt.Figure:
     """Three stacked panels on one x axis: the densities; the trained D (blue) over the analytic D* (black,
-    dashed); and |D - D*| with the central 99% region of (p_data + p_g)/2, where errors are measured, shaded."""
+    dashed); and the absolute error abs(D - D*) with the central 99% region of (p_data + p_g)/2, where errors are measured, shaded."""
     fig, (ax_p, ax_d, ax_e) = plt.subplots(3, 1, figsize=(7.5, 7.2), sharex=True,
                                            gridspec_kw={"height_ratios": [1.0, 1.3, 0.9]})
     ax_p.plot(x, p_data, color=COLORS["data"], ls=":", lw=2, label=r"$p_\mathrm{data}$")

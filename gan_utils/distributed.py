@@ -50,8 +50,9 @@ def _env_int(name: str, default: int) -> int:
 def init_from_env(backend: str | None = None, device: torch.device | str | None = None) -> DistInfo:
     """Join the process group described by torchrun's environment variables; a no-op without them.
 
-    ``backend`` defaults to ``nccl`` when CUDA is available and ``gloo`` otherwise. ``device``
-    defaults to ``cuda:LOCAL_RANK`` under CUDA, else the CPU; it is made current for CUDA. Safe to
+    ``backend`` defaults to ``nccl`` on a CUDA device and ``gloo`` otherwise. ``device`` defaults to
+    CUDA when available, else the CPU; a CUDA device without an index becomes ``cuda:LOCAL_RANK``
+    and is made current. Safe to
     call twice (the second call only reports). Returns the rank, world size, local rank and device.
     """
     world_size = _env_int("WORLD_SIZE", 1)
@@ -61,8 +62,10 @@ def init_from_env(backend: str | None = None, device: torch.device | str | None 
         raise ValueError(f"inconsistent torchrun environment: RANK={rank}, WORLD_SIZE={world_size}")
     cuda = torch.cuda.is_available()
     if device is None:
-        device = torch.device("cuda", local_rank % torch.cuda.device_count()) if cuda else torch.device("cpu")
+        device = "cuda" if cuda else "cpu"
     device = torch.device(device)
+    if device.type == "cuda" and device.index is None:  # "cuda" means this process's GPU
+        device = torch.device("cuda", local_rank % torch.cuda.device_count())
     if device.type == "cuda":
         torch.cuda.set_device(device)
     if world_size > 1 and not dist.is_initialized():

@@ -390,3 +390,81 @@ def test_a_process_killed_by_sigkill_resumes_to_the_same_result(tmp_path):
     assert_same_weights(GA, GB)
     assert_same_weights(DA, DB)
     assert hA.as_dict() == hB.as_dict()
+
+
+# ------------------------------------------------------------------------------ speed options
+def _dcgan_run(steps=3, **options):
+    from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator
+
+    torch.manual_seed(0)
+    cfg = DCGANConfig(image_size=28, nz=8, ngf=4, ndf=4)
+    G, D = DCGANGenerator(cfg), DCGANDiscriminator(cfg)
+    data = torch.rand(64, 1, 28, 28, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    config = TrainConfig(steps=steps, z_shape=(8, 1, 1), batch_size=8, **options)
+    h = train_gan(G, D, tensor_sampler(data), config, "cpu", progress=False)
+    return G, D, h
+
+
+def test_speed_option_validation():
+    with pytest.raises(ValueError, match="autocast"):
+        TrainConfig(steps=1, autocast="fp8")
+
+
+def test_channels_last_changes_layout_not_results():
+    """NHWC is a memory layout: the run equals the NCHW run up to floating-point summation order."""
+    G1, D1, h1 = _dcgan_run()
+    G2, D2, h2 = _dcgan_run(channels_last=True)
+    w = G2.net[0].weight
+    assert w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
+    np.testing.assert_allclose(h1.d_loss, h2.d_loss, rtol=1e-4)
+    np.testing.assert_allclose(h1.g_loss, h2.g_loss, rtol=1e-4)
+    for (k, a), b in zip(G1.state_dict().items(), G2.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=k)
+
+
+def test_bf16_autocast_runs_close_to_float32():
+    """bfloat16 keeps 8 mantissa bits (relative rounding 2**-9 = 0.002): losses agree to a few percent."""
+    _, _, h1 = _dcgan_run()
+    G, _, h2 = _dcgan_run(autocast="bf16")
+    assert all(p.dtype == torch.float32 for p in G.parameters())  # the weights stay float32
+    np.testing.assert_allclose(h1.d_loss, h2.d_loss, rtol=0.05)
+    np.testing.assert_allclose(h1.g_loss, h2.g_loss, rtol=0.05)
+
+
+def test_fused_adam_is_ignored_off_cuda_and_foreach_is_bit_identical_to_the_loop():
+    _, _, h1 = _dcgan_run()
+    _, _, h2 = _dcgan_run(fused_adam=True)  # on the CPU: the same foreach Adam
+    assert h1.as_dict() == h2.as_dict()
+    from gan_utils.train import _make_optimizers
+
+    G, D = make_models(0)
+    opt_g, _ = _make_optimizers(G, D, TrainConfig(steps=1, fused_adam=True), torch.device("cpu"))
+    assert opt_g.defaults["foreach"] is True and not opt_g.defaults.get("fused")
+
+
+def test_the_discriminator_is_trainable_again_after_each_generator_step():
+    flags = []
+    run(steps=3, callbacks=[lambda s: flags.append(all(p.requires_grad for p in s.D.parameters()))])
+    assert flags == [True, True, True]
+
+
+def test_resume_accepts_other_speed_options_and_old_checkpoints(tmp_path):
+    import json as _json
+
+    run(steps=4, checkpoint_path=tmp_path / "run", checkpoint_every=2)
+    # a checkpoint written before the speed options existed: drop them from its JSON
+    meta = _json.loads((tmp_path / "run.json").read_text())
+    for key in ("channels_last", "autocast", "fused_adam", "compile"):
+        meta["config"].pop(key)
+    (tmp_path / "run.json").write_text(_json.dumps(meta))
+    G1, _, h1 = run(steps=6, checkpoint_path=tmp_path / "run", checkpoint_every=2, resume=True, fused_adam=True)
+    G2, _, h2 = run(steps=6)
+    assert h1.as_dict() == h2.as_dict()
+    assert_same_weights(G1, G2)
+
+
+def test_tensor_sampler_draws_indices_on_the_generators_device():
+    data = torch.arange(10.0).unsqueeze(1)
+    a = tensor_sampler(data)(50, torch.Generator().manual_seed(0))
+    idx = torch.randint(10, (50,), generator=torch.Generator().manual_seed(0))
+    assert torch.equal(a, data[idx])  # the same stream as before: indices from the given generator

@@ -1,0 +1,285 @@
+#!/usr/bin/env python
+"""Training throughput (images/s) of the book's DCGAN loop against a plain PyTorch loop.
+
+Both loops train the same DCGAN pair (:class:`gan_utils.models.DCGANConfig`) with the same
+algorithm (Algorithm 1 with k = 1: one D step on a real batch and G(z1), then one G step on G(z2)
+with fresh noise, Adam lr 2e-4, betas (0.5, 0.999), the non-saturating generator loss), the same
+batch size, the same number of steps and the same data. They differ only in engineering:
+
+* ours     -- :func:`gan_utils.train.train_gan`: data indexed on the device, logits +
+              ``binary_cross_entropy_with_logits``, foreach Adam, ``zero_grad(set_to_none=True)``,
+              D frozen during G's step, plus the options chosen on the command line
+              (``--channels-last``, ``--autocast bf16``, ``--fused-adam``, ``--compile``).
+* baseline -- a loop as a tutorial writes it: ``DataLoader(TensorDataset(x), batch_size, shuffle=True)``
+              with the default settings (one process, per-sample indexing and collation, host
+              memory; batches copied to the device each step), a Sigmoid at D's output with
+              ``nn.BCELoss``, default Adam, ``zero_grad()`` with its default, NCHW memory layout.
+
+images/s = batch * generator steps / seconds (real images consumed per second; each step also
+generates 2 * batch images). The timed interval starts after ``--warmup`` untimed steps and ends
+after ``--steps`` more (``torch.cuda.synchronize`` before each clock read on CUDA;
+``time.perf_counter``). To be fair on a shared machine, the loops run in interleaved rounds
+(baseline, ours, baseline, ours, ...), each round from the same initial weights, and the totals are
+summed over rounds. ``--ladder`` adds intermediate variants that switch on one lever at a time.
+
+Data: MNIST (``--data mnist``, the first ``--images`` training images scaled to [-1, 1]; 32x32 pads
+with -1, 64x64 upsamples bilinearly) or uniform noise in [-1, 1] (``--data synthetic``).
+
+    python benchmarks/throughput.py --device cpu --image-size 64 --batch 64 --nz 100 --ngf 64 --ndf 64
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, count_parameters  # noqa: E402
+from gan_utils.train import TrainConfig, tensor_sampler, train_gan  # noqa: E402
+
+LR, BETAS = 2e-4, (0.5, 0.999)
+
+
+def make_data(kind: str, n: int, size: int, seed: int = 0) -> torch.Tensor:
+    """(n, 1, size, size) float32 images in [-1, 1] on the CPU."""
+    if kind == "synthetic":
+        return torch.rand(n, 1, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 1
+    from gan_utils.data import DATA_ENV, load_mnist
+
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data"  # the project machines' copy
+    if not os.environ.get(DATA_ENV) and (shared / "MNIST" / "raw").is_dir():
+        os.environ[DATA_ENV] = str(shared)
+    x = load_mnist(train=True, device="cpu", limit=n).images  # (n, 1, 28, 28)
+    if size == 32:
+        x = F.pad(x, (2, 2, 2, 2), value=-1.0)
+    elif size != 28:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False).clamp_(-1, 1)
+    return x.contiguous()
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+# ------------------------------------------------------------------------------------------ baseline
+@dataclass(frozen=True)
+class Plain:
+    """The plain loop, and intermediate variants with one lever switched on at a time."""
+
+    dataloader: bool = True  # False: index a tensor on the device (our tensor_sampler)
+    freeze_d: bool = False  # True: D's parameters do not require grad during G's step
+
+
+def run_plain(G: nn.Module, D: nn.Module, data: torch.Tensor, device: torch.device, batch: int, nz: int,
+              warmup: int, steps: int, variant: Plain, seed: int) -> float:
+    """Seconds for ``steps`` generator steps after ``warmup`` untimed ones."""
+    torch.manual_seed(seed)
+    # THE BASELINE, on purpose: a Sigmoid at D's output and nn.BCELoss on probabilities. This is the
+    # one place in the project where this (less stable, slower) pattern is allowed; the book's code
+    # always uses logits with binary_cross_entropy_with_logits.
+    D_prob = nn.Sequential(D, nn.Sigmoid()).to(device)
+    G.to(device)
+    criterion = nn.BCELoss()
+    opt_d = torch.optim.Adam(D.parameters(), lr=LR, betas=BETAS)  # default implementation
+    opt_g = torch.optim.Adam(G.parameters(), lr=LR, betas=BETAS)
+    ones = torch.ones(batch, device=device)
+    zeros = torch.zeros(batch, device=device)
+    if variant.dataloader:
+        loader = DataLoader(TensorDataset(data), batch_size=batch, shuffle=True)  # default settings otherwise
+
+        def batches():
+            while True:
+                for (x,) in loader:
+                    yield x.to(device)
+        source = batches()
+    else:
+        on_device = data.to(device)
+        sample = tensor_sampler(on_device)
+        rng = torch.Generator(device=device).manual_seed(seed)
+        source = iter(lambda: sample(batch, rng), None)
+
+    t0 = 0.0
+    for i in range(warmup + steps):
+        if i == warmup:
+            _sync(device)
+            t0 = time.perf_counter()
+        real = next(source)
+        fake = G(torch.randn(batch, nz, 1, 1, device=device))
+        opt_d.zero_grad()
+        loss_d = criterion(D_prob(real), ones) + criterion(D_prob(fake.detach()), zeros)
+        loss_d.backward()
+        opt_d.step()
+        if variant.freeze_d:
+            D.requires_grad_(False)
+        opt_g.zero_grad()
+        loss_g = criterion(D_prob(G(torch.randn(batch, nz, 1, 1, device=device))), ones)  # non-saturating
+        loss_g.backward()
+        opt_g.step()
+        D.requires_grad_(True)
+    _sync(device)
+    return time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------------------------------------ ours
+def run_ours(G: nn.Module, D: nn.Module, data: torch.Tensor, device: torch.device, batch: int, nz: int,
+             warmup: int, steps: int, options: dict, seed: int) -> float:
+    """Seconds for ``steps`` generator steps of train_gan after ``warmup`` untimed ones."""
+    on_device = data.to(device)
+    if options.get("channels_last"):
+        on_device = on_device.contiguous(memory_format=torch.channels_last)
+    config = TrainConfig(steps=warmup + steps, z_shape=(nz, 1, 1), batch_size=batch, lr_g=LR, lr_d=LR,
+                         betas=BETAS, seed=seed, **options)
+    marks: dict[int, float] = {}
+
+    def clock(state) -> None:
+        if state.step in (warmup, warmup + steps):
+            _sync(device)
+            marks[state.step] = time.perf_counter()
+
+    if warmup == 0:
+        _sync(device)
+        marks[0] = time.perf_counter()
+    train_gan(G, D, tensor_sampler(on_device), config, device, callbacks=[clock], progress=False)
+    return marks[warmup + steps] - marks[warmup]
+
+
+# ---------------------------------------------------------------------------------------------- driver
+def variants(args: argparse.Namespace) -> dict[str, tuple[str, object]]:
+    ours = {"channels_last": args.channels_last, "autocast": args.autocast, "fused_adam": args.fused_adam,
+            "compile": args.compile}
+    out: dict[str, tuple[str, object]] = {"baseline": ("plain", Plain())}
+    if args.ladder:
+        out["baseline+tensor_data"] = ("plain", Plain(dataloader=False))
+        out["baseline+tensor_data+freeze_d"] = ("plain", Plain(dataloader=False, freeze_d=True))
+        out["ours(defaults)"] = ("ours", {})
+        out["ours+channels_last"] = ("ours", {"channels_last": True})
+        out["ours+bf16"] = ("ours", {"autocast": "bf16"})
+        out["ours+channels_last+bf16"] = ("ours", {"channels_last": True, "autocast": "bf16"})
+    out["ours"] = ("ours", ours)
+    return out
+
+
+def describe_machine(device: torch.device) -> dict:
+    info = {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
+            "device": str(device), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            info["cpu"] = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), "")
+    except OSError:
+        pass
+    if device.type == "cuda":
+        info["gpu"] = torch.cuda.get_device_name(device)
+    return info
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--image-size", type=int, default=64, choices=(28, 32, 64))
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--nz", type=int, default=100)
+    p.add_argument("--ngf", type=int, default=64)
+    p.add_argument("--ndf", type=int, default=64)
+    p.add_argument("--steps", type=int, default=20, help="timed generator steps per loop, over all rounds")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps at the start of every round")
+    p.add_argument("--rounds", type=int, default=2, help="interleaved rounds (steps are split over them)")
+    p.add_argument("--threads", type=int, default=None, help="torch intra-op CPU threads (default: torch's)")
+    p.add_argument("--data", choices=("mnist", "synthetic"), default="mnist")
+    p.add_argument("--images", type=int, default=4096, help="how many images the data set holds")
+    p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                   help="ours in NHWC layout (default: on; it helped on the CPU we measured)")
+    p.add_argument("--autocast", choices=("none", "bf16"), default=None,
+                   help="ours in bf16 autocast (default: bf16 on CUDA; none on CPU, where it changes "
+                        "results: --ladder times it)")
+    p.add_argument("--fused-adam", action=argparse.BooleanOptionalAction, default=None,
+                   help="fused Adam (CUDA only; default on for CUDA)")
+    p.add_argument("--compile", action="store_true", help="torch.compile G and D in ours (CUDA)")
+    p.add_argument("--ladder", action="store_true", help="also time variants with one lever at a time")
+    p.add_argument("--json", type=Path, default=None, help="write the results to this JSON file")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args(argv)
+    if min(args.batch, args.nz, args.ngf, args.ndf, args.steps, args.rounds, args.images) < 1 or args.warmup < 0:
+        p.error("--batch, --nz, --ngf, --ndf, --steps, --rounds, --images must be positive; --warmup >= 0")
+    if args.steps < args.rounds:
+        p.error("--steps must be at least --rounds")
+    cuda = torch.device(args.device).type == "cuda"
+    if args.channels_last is None:
+        args.channels_last = True
+    if args.autocast is None:
+        args.autocast = "bf16" if cuda else "none"
+    if args.fused_adam is None:
+        args.fused_adam = cuda
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("--device cuda but CUDA is not available")
+    cfg = DCGANConfig(image_size=args.image_size, nz=args.nz, ngf=args.ngf, ndf=args.ndf, nc=1)
+    torch.manual_seed(args.seed)
+    G0, D0 = DCGANGenerator(cfg), DCGANDiscriminator(cfg)
+    data = make_data(args.data, args.images, args.image_size, args.seed)
+    if args.batch > len(data):
+        raise SystemExit(f"--batch {args.batch} exceeds the {len(data)} images")
+    per_round = [args.steps // args.rounds + (r < args.steps % args.rounds) for r in range(args.rounds)]
+    table = variants(args)
+    seconds: dict[str, list[float]] = {name: [] for name in table}
+    load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
+    print(f"DCGAN {args.image_size}x{args.image_size} nz={args.nz} ngf={args.ngf} ndf={args.ndf} "
+          f"(G {count_parameters(G0)} / D {count_parameters(D0)} parameters), batch {args.batch}, "
+          f"{args.data} data, device {device}, {torch.get_num_threads()} threads; {args.steps} timed steps "
+          f"in {args.rounds} rounds, {args.warmup} warm-up steps per round", flush=True)
+    for r, steps in enumerate(per_round):
+        for name, (kind, spec) in table.items():
+            G, D = copy.deepcopy(G0), copy.deepcopy(D0)  # every loop and round starts from the same weights
+            run = run_plain if kind == "plain" else run_ours
+            s = run(G, D, data, device, args.batch, args.nz, args.warmup, steps, spec, args.seed + r)
+            seconds[name].append(s)
+            print(f"  round {r + 1}: {name:32s} {args.batch * steps / s:8.1f} images/s", flush=True)
+    results = {}
+    for name in table:
+        total = sum(seconds[name])
+        results[name] = {"images_per_s": args.batch * args.steps / total, "seconds": total,
+                         "round_images_per_s": [args.batch * n / s for n, s in zip(per_round, seconds[name])]}
+    base = results["baseline"]["images_per_s"]
+    for name in table:
+        results[name]["ratio_to_baseline"] = results[name]["images_per_s"] / base
+        results[name]["round_ratios"] = [b / o for o, b in zip(seconds[name], seconds["baseline"])]
+    print(f"{'loop':34s} {'images/s':>10s} {'x baseline':>11s}  per-round ratios")
+    for name, res in results.items():
+        rr = ", ".join(f"{x:.2f}" for x in res["round_ratios"])
+        print(f"{name:34s} {res['images_per_s']:10.1f} {res['ratio_to_baseline']:10.2f}x  [{rr}]")
+    ratio = results["ours"]["ratio_to_baseline"]
+    print(f"ours / baseline = {ratio:.2f} (median of rounds "
+          f"{statistics.median(results['ours']['round_ratios']):.2f})")
+    report = {
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "machine": describe_machine(device),
+        "loadavg_before": load_before, "loadavg_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        "results": results,
+    }
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=1))
+    return report
+
+
+if __name__ == "__main__":
+    main()

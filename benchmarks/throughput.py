@@ -8,8 +8,9 @@ batch size, the same number of steps and the same data. They differ only in engi
 
 * ours     -- :func:`gan_utils.train.train_gan`: data indexed on the device, logits +
               ``binary_cross_entropy_with_logits``, foreach Adam, ``zero_grad(set_to_none=True)``,
-              D frozen during G's step, plus the options chosen on the command line
-              (``--channels-last``, ``--autocast bf16``, ``--fused-adam``, ``--compile``).
+              D frozen during G's step, plus the options of the command line (defaults: NHWC
+              ``--channels-last``; ``--autocast bf16`` on CUDA and on CPUs with native bf16, which
+              changes results slightly; ``--fused-adam`` on CUDA; ``--compile`` off).
 * baseline -- a loop as a tutorial writes it: ``DataLoader(TensorDataset(x), batch_size, shuffle=True)``
               with the default settings (one process, per-sample indexing and collation, host
               memory; batches copied to the device each step), a Sigmoid at D's output with
@@ -19,8 +20,9 @@ images/s = batch * generator steps / seconds (real images consumed per second; e
 generates 2 * batch images). The timed interval starts after ``--warmup`` untimed steps and ends
 after ``--steps`` more (``torch.cuda.synchronize`` before each clock read on CUDA;
 ``time.perf_counter``). To be fair on a shared machine, the loops run in interleaved rounds
-(baseline, ours, baseline, ours, ...), each round from the same initial weights, and the totals are
-summed over rounds. ``--ladder`` adds intermediate variants that switch on one lever at a time.
+(the order rotates from round to round), each round from the same initial weights; the totals are
+summed over rounds, and the median of the per-round ratios is reported too (it is less sensitive to
+another process grabbing the CPU during one loop's turn). ``--ladder`` adds intermediate variants that switch on one lever at a time.
 
 Data: MNIST (``--data mnist``, the first ``--images`` training images scaled to [-1, 1]; 32x32 pads
 with -1, 64x64 upsamples bilinearly) or uniform noise in [-1, 1] (``--data synthetic``).
@@ -156,6 +158,32 @@ def run_ours(G: nn.Module, D: nn.Module, data: torch.Tensor, device: torch.devic
     return marks[warmup + steps] - marks[warmup]
 
 
+def data_cost(data: torch.Tensor, device: torch.device, batch: int, n: int = 50) -> dict[str, float]:
+    """Milliseconds per batch for fetching data alone: the default DataLoader vs indexing a tensor."""
+    loader = DataLoader(TensorDataset(data), batch_size=batch, shuffle=True)
+    it = iter(loader)
+    _sync(device)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        try:
+            (x,) = next(it)
+        except StopIteration:
+            it = iter(loader)
+            (x,) = next(it)
+        x = x.to(device)
+    _sync(device)
+    t1 = time.perf_counter()
+    on_device, rng = data.to(device), torch.Generator(device=device).manual_seed(0)
+    sample = tensor_sampler(on_device)
+    _sync(device)
+    t2 = time.perf_counter()
+    for _ in range(n):
+        x = sample(batch, rng)
+    _sync(device)
+    t3 = time.perf_counter()
+    return {"dataloader_ms_per_batch": 1e3 * (t1 - t0) / n, "tensor_index_ms_per_batch": 1e3 * (t3 - t2) / n}
+
+
 # ---------------------------------------------------------------------------------------------- driver
 def variants(args: argparse.Namespace) -> dict[str, tuple[str, object]]:
     ours = {"channels_last": args.channels_last, "autocast": args.autocast, "fused_adam": args.fused_adam,
@@ -172,9 +200,18 @@ def variants(args: argparse.Namespace) -> dict[str, tuple[str, object]]:
     return out
 
 
+def cpu_has_fast_bf16() -> bool:
+    """Whether oneDNN reports native bf16 support on this CPU (else bf16 is emulated and slow)."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def describe_machine(device: torch.device) -> dict:
     info = {"platform": platform.platform(), "python": platform.python_version(), "torch": torch.__version__,
-            "device": str(device), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+            "device": str(device), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "cpu_bf16": cpu_has_fast_bf16()}
     try:
         with open("/proc/cpuinfo") as fh:
             info["cpu"] = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), "")
@@ -202,8 +239,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                    help="ours in NHWC layout (default: on; it helped on the CPU we measured)")
     p.add_argument("--autocast", choices=("none", "bf16"), default=None,
-                   help="ours in bf16 autocast (default: bf16 on CUDA; none on CPU, where it changes "
-                        "results: --ladder times it)")
+                   help="ours in bf16 autocast (default: bf16 on CUDA, and on a CPU whose oneDNN "
+                        "supports bf16 (AVX512-BF16/AMX), where it measured faster; else none)")
     p.add_argument("--fused-adam", action=argparse.BooleanOptionalAction, default=None,
                    help="fused Adam (CUDA only; default on for CUDA)")
     p.add_argument("--compile", action="store_true", help="torch.compile G and D in ours (CUDA)")
@@ -219,7 +256,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.channels_last is None:
         args.channels_last = True
     if args.autocast is None:
-        args.autocast = "bf16" if cuda else "none"
+        args.autocast = "bf16" if cuda or cpu_has_fast_bf16() else "none"
     if args.fused_adam is None:
         args.fused_adam = cuda
     return args
@@ -246,13 +283,18 @@ def main(argv: list[str] | None = None) -> dict:
           f"(G {count_parameters(G0)} / D {count_parameters(D0)} parameters), batch {args.batch}, "
           f"{args.data} data, device {device}, {torch.get_num_threads()} threads; {args.steps} timed steps "
           f"in {args.rounds} rounds, {args.warmup} warm-up steps per round", flush=True)
+    names = list(table)
     for r, steps in enumerate(per_round):
-        for name, (kind, spec) in table.items():
+        for name in names[r % len(names):] + names[:r % len(names)]:  # rotate the order every round
+            kind, spec = table[name]
             G, D = copy.deepcopy(G0), copy.deepcopy(D0)  # every loop and round starts from the same weights
             run = run_plain if kind == "plain" else run_ours
             s = run(G, D, data, device, args.batch, args.nz, args.warmup, steps, spec, args.seed + r)
             seconds[name].append(s)
             print(f"  round {r + 1}: {name:32s} {args.batch * steps / s:8.1f} images/s", flush=True)
+    fetch = data_cost(data, device, args.batch)
+    print(f"data alone: DataLoader {fetch['dataloader_ms_per_batch']:.2f} ms/batch, "
+          f"tensor indexing {fetch['tensor_index_ms_per_batch']:.3f} ms/batch", flush=True)
     results = {}
     for name in table:
         total = sum(seconds[name])
@@ -267,13 +309,15 @@ def main(argv: list[str] | None = None) -> dict:
         rr = ", ".join(f"{x:.2f}" for x in res["round_ratios"])
         print(f"{name:34s} {res['images_per_s']:10.1f} {res['ratio_to_baseline']:10.2f}x  [{rr}]")
     ratio = results["ours"]["ratio_to_baseline"]
-    print(f"ours / baseline = {ratio:.2f} (median of rounds "
-          f"{statistics.median(results['ours']['round_ratios']):.2f})")
+    for name in table:
+        results[name]["median_round_ratio"] = statistics.median(results[name]["round_ratios"])
+    print(f"ours / baseline = {ratio:.2f} (total time); median of the per-round ratios "
+          f"{results['ours']['median_round_ratio']:.2f}")
     report = {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "machine": describe_machine(device),
         "loadavg_before": load_before, "loadavg_after": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "results": results,
+        "data_fetch": fetch, "results": results,
     }
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)

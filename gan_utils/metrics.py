@@ -154,7 +154,9 @@ def kl_to_uniform(counts: np.ndarray | torch.Tensor) -> float:
 
 def mean_confidence(probs: torch.Tensor | np.ndarray) -> float:
     """E_x max_y p(y|x): how sure the classifier is, on average (1/K .. 1). Blurry or
-    in-between digits score low; it says nothing about diversity."""
+    in-between digits score low; it says nothing about diversity. Inputs far from any digit can
+    still score high (the shipped classifier calls uniform noise one digit with near certainty),
+    so read it together with the class KL and the Fréchet distance."""
     return float(_check_probs(probs).max(axis=1).mean())
 
 

@@ -7,7 +7,9 @@ import torch
 from scipy import linalg
 
 from gan_utils import metrics
-from gan_utils.classifier import FeatureExtractor, MNISTClassifier, classify
+from gan_utils.classifier import FeatureExtractor, MNISTClassifier, MNISTClassifierConfig, classify
+
+SMALL = MNISTClassifierConfig(channels=(4, 8, 8), hidden=16)  # untrained and small: fast, same code path
 
 
 def test_kl_to_uniform_of_known_histograms():
@@ -84,9 +86,9 @@ def test_frechet_distance_with_singular_covariance_is_finite():
 def test_frechet_agrees_with_torchmetrics_using_the_classifier_as_feature_extractor():
     tm_fid = pytest.importorskip("torchmetrics.image.fid")
     torch.manual_seed(0)
-    clf = MNISTClassifier().eval()
-    a = torch.rand(300, 1, 28, 28) * 2 - 1
-    b = (torch.rand(300, 1, 28, 28) * 2 - 1).clamp(-1, 0.5)
+    clf = MNISTClassifier(SMALL).eval()
+    a = torch.rand(100, 1, 28, 28) * 2 - 1
+    b = (torch.rand(100, 1, 28, 28) * 2 - 1).clamp(-1, 0.5)
     fid = tm_fid.FrechetInceptionDistance(feature=FeatureExtractor(clf))
     fid.update(a, real=True)
     fid.update(b, real=False)
@@ -97,12 +99,12 @@ def test_frechet_agrees_with_torchmetrics_using_the_classifier_as_feature_extrac
 
 def test_evaluate_generator_samples_matches_the_parts():
     torch.manual_seed(0)
-    clf = MNISTClassifier().eval()
-    images = torch.rand(64, 1, 28, 28) * 2 - 1
-    ref = torch.rand(50, 1, 28, 28) * 2 - 1
+    clf = MNISTClassifier(SMALL).eval()
+    images = torch.rand(40, 1, 28, 28) * 2 - 1
+    ref = torch.rand(30, 1, 28, 28) * 2 - 1
     out = metrics.evaluate_generator_samples(images, clf, reference=ref, splits=2)
     probs = classify(clf, images).probs
-    assert out.n == 64 and sum(out.class_counts) == 64
+    assert out.n == 40 and sum(out.class_counts) == 40
     assert out.class_kl == pytest.approx(metrics.kl_to_uniform(metrics.class_histogram(probs)))
     assert out.confidence == pytest.approx(metrics.mean_confidence(probs))
     assert (out.inception_score, out.inception_score_std) == pytest.approx(metrics.inception_score(probs, 2))

@@ -257,13 +257,17 @@ def evaluate_generator_samples(
     reference: torch.Tensor | None = None,
     splits: int = 1,
     batch_size: int = 1000,
+    reference_features: torch.Tensor | None = None,
 ) -> GeneratedDigitMetrics:
     """Score generated digits (N, 1, 28, 28) in [-1, 1] with the MNIST classifier.
 
     ``reference`` (real images, e.g. the MNIST test set) enables the Fréchet distance; pass an
-    equally large real set so numbers are comparable across calls. Apply it to real images to get
-    the references: real test images give the ceiling of the inception score and confidence (and
-    the class KL of the real label balance); real test vs real train gives the Fréchet floor.
+    equally large real set so numbers are comparable across calls. When scoring many sets against
+    one reference (e.g. during training), compute its features once with
+    ``gan_utils.classifier.classify(classifier, reference).features`` and pass them as
+    ``reference_features`` instead. Apply the function to real images to get the references: real
+    test images give the ceiling of the inception score and confidence (and the class KL of the
+    real label balance); real test vs real train gives the Fréchet floor.
     """
     from gan_utils.classifier import classify
 
@@ -275,9 +279,11 @@ def evaluate_generator_samples(
     out = classify(classifier, images, batch_size)
     counts = class_histogram(out.probs)
     is_mean, is_std = inception_score(out.probs, splits)
-    fd = None
+    if reference is not None and reference_features is not None:
+        raise ValueError("pass either reference images or reference_features, not both")
     if reference is not None:
-        fd = frechet_distance(classify(classifier, reference, batch_size).features, out.features)
+        reference_features = classify(classifier, reference, batch_size).features
+    fd = None if reference_features is None else frechet_distance(reference_features, out.features)
     return GeneratedDigitMetrics(
         n=len(images), class_counts=tuple(int(c) for c in counts), class_kl=kl_to_uniform(counts),
         confidence=mean_confidence(out.probs), inception_score=is_mean, inception_score_std=is_std,

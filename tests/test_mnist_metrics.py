@@ -110,6 +110,11 @@ def test_evaluate_generator_samples_matches_the_parts():
     assert (out.inception_score, out.inception_score_std) == pytest.approx(metrics.inception_score(probs, 2))
     assert out.frechet_distance == pytest.approx(metrics.classifier_frechet_distance(ref, images, clf))
     assert metrics.evaluate_generator_samples(images, clf).frechet_distance is None
+    ref_feats = classify(clf, ref).features
+    assert metrics.evaluate_generator_samples(images, clf, reference_features=ref_feats) == \
+        metrics.evaluate_generator_samples(images, clf, reference=ref)
+    with pytest.raises(ValueError, match="not both"):
+        metrics.evaluate_generator_samples(images, clf, reference=ref, reference_features=ref_feats)
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         metrics.evaluate_generator_samples(images * 3, clf)
     with pytest.raises(ValueError, match="shape"):

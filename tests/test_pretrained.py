@@ -66,3 +66,10 @@ def test_a_pair_entry_returns_a_named_tuple(tmp_path, monkeypatch):
     assert out._fields == ("G", "D") and isinstance(out.G, MLP) and g is out.G and d is out.D
     z = torch.randn(4, 2)
     assert torch.equal(g(z), G(z).detach())
+
+
+def test_missing_files_and_info(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        pretrained.load("mnist-classifier", root=tmp_path)
+    meta = pretrained.info("mnist-classifier")
+    assert meta["command"] == "python scripts/train_classifier.py" and meta["extra"]["test_accuracy"] >= 0.99

@@ -13,10 +13,12 @@ Architecture (input: images in [-1, 1], shape (N, 1, 28, 28), exactly as
     linear 576 -> 128 -> ReLU                   penultimate features f(x), 128-d
     dropout -> linear 128 -> 10                 logits; p(y|x) = softmax(logits)
 
-about 107 000 parameters (a 0.4 MB safetensors file). Training is plain supervised learning:
-AdamW on the cross-entropy with a one-cycle learning-rate schedule, a few epochs, and random
-shifts of up to ``max_shift`` pixels as the only augmentation. The shipped weights come from
-``python scripts/train_classifier.py`` (see :mod:`gan_utils.pretrained`).
+107 002 parameters (a 0.43 MB safetensors file). Training is plain supervised learning:
+AdamW on the cross-entropy with a one-cycle learning-rate schedule, 4 epochs, and random shifts
+of up to ``max_shift`` pixels as the only augmentation (no test-set tuning beyond this one
+configuration). The shipped weights come from ``python scripts/train_classifier.py`` and
+classify 99.45% of the 10 000 MNIST test images correctly (measured; see
+:mod:`gan_utils.pretrained`, whose registry records it).
 """
 from __future__ import annotations
 

@@ -24,6 +24,18 @@ PAGES = [
     ("book/preface.html", 1, 0),
     ("book/ch01_explicit_implicit_density.html", 10, 0),
     ("notebooks/ch01_explicit_implicit_density.html", 3, 5),  # its figures, rendered at build time
+    ("book/ch02_minimax_game.html", 40, 0),
+    ("notebooks/ch02_minimax_game.html", 15, 3),
+    ("book/ch03_optimal_discriminator.html", 100, 0),
+    ("notebooks/ch03_optimal_discriminator.html", 40, 4),
+    ("book/ch04_global_optimum_jsd.html", 100, 0),
+    ("notebooks/ch04_global_optimum_jsd.html", 40, 5),
+    ("book/ch05_saturation_nonsaturating.html", 40, 0),
+    ("notebooks/ch05_saturation_nonsaturating.html", 10, 7),
+    ("book/notation.html", 20, 0),
+    ("book/errata.html", 20, 0),
+    ("notebooks/errata.html", 10, 2),
+    ("book/faq.html", 5, 0),
 ]
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

@@ -139,3 +139,41 @@ def test_rebuilds_from_checkpoint(tmp_path):
     assert isinstance(G2, DCGANGenerator) and G2.config == cfg
     z = torch.randn(2, 8)
     assert torch.equal(G2(z), G(z)) and torch.equal(D2(G(z)), D(G(z)))
+
+
+def _shipped_entry():
+    from gan_utils import pretrained
+    if "dcgan-mnist" not in pretrained.REGISTRY:
+        pytest.skip("no shipped DCGAN in the registry")
+    return pretrained
+
+
+def test_shipped_generator_loads_and_samples_in_range():
+    pretrained = _shipped_entry()
+    G, D = pretrained.load("dcgan-mnist")
+    assert isinstance(G, DCGANGenerator) and isinstance(D, DCGANDiscriminator)
+    assert not G.training and G.config.image_size == 28
+    with torch.no_grad():
+        x = G(torch.randn(8, G.config.nz, generator=torch.Generator().manual_seed(0)))
+        logits = D(x)
+    assert x.shape == (8, 1, 28, 28) and x.min() >= -1 and x.max() <= 1
+    assert logits.shape == (8,) and torch.isfinite(logits).all()
+
+
+def test_shipped_file_matches_the_script_defaults():
+    """The committed command (the script with no arguments) is the one recorded in the shipped file."""
+    import importlib.util
+    from pathlib import Path
+
+    pretrained = _shipped_entry()
+    spec = importlib.util.spec_from_file_location("train_dcgan", Path(__file__).resolve().parents[1] / "scripts" / "train_dcgan.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    defaults = {k: v for k, v in vars(script.parse_args([])).items() if k not in ("out", "checkpoint")}
+    info = pretrained.info("dcgan-mnist")
+    assert info["extra"]["args"] == defaults
+    assert info["config"]["steps"] == defaults["steps"] and info["config"]["batch_size"] == defaults["batch_size"]
+    G = pretrained.load("dcgan-mnist").G
+    assert (G.config.ngf, G.config.ndf, G.config.nz) == (defaults["ngf"], defaults["ndf"], defaults["nz"])
+    size = (pretrained.ASSETS / "dcgan-mnist.safetensors").stat().st_size
+    assert size <= 5 * 2**20, size

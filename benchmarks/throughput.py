@@ -19,10 +19,11 @@ batch size, the same number of steps and the same data. They differ only in engi
 images/s = batch * generator steps / seconds (real images consumed per second; each step also
 generates 2 * batch images). The timed interval starts after ``--warmup`` untimed steps and ends
 after ``--steps`` more (``torch.cuda.synchronize`` before each clock read on CUDA;
-``time.perf_counter``). To be fair on a shared machine, the loops run in interleaved rounds
-(the order rotates from round to round), each round from the same initial weights; the totals are
-summed over rounds, and the median of the per-round ratios is reported too (it is less sensitive to
-another process grabbing the CPU during one loop's turn). ``--ladder`` adds intermediate variants that switch on one lever at a time.
+``time.perf_counter``). To be fair on a shared machine, the loops are interleaved step by
+step (each runs in its own thread but only while it holds the turn: baseline step 1, ours step 1,
+baseline step 2, ...; the order rotates every step), all from the same initial weights. Reported:
+images/s over the timed steps, its ratio to the baseline, and the median over steps of the ratio
+of step times (less sensitive to another process grabbing the CPU during one loop's step). ``--ladder`` adds intermediate variants that switch on one lever at a time.
 
 Data: MNIST (``--data mnist``, the first ``--images`` training images scaled to [-1, 1]; 32x32 pads
 with -1, 64x64 upsamples bilinearly) or uniform noise in [-1, 1] (``--data synthetic``).
@@ -38,6 +39,7 @@ import os
 import platform
 import statistics
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +78,41 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-# ------------------------------------------------------------------------------------------ baseline
+# ------------------------------------------------------------------------------------- lock-step runs
+class Turns:
+    """Lock-step scheduling: every loop runs in its own thread, but only while it holds the turn, and
+    it gives the turn back after each generator step. The loops therefore run one at a time, step by
+    step in alternation, so a burst of load from another process hits all of them alike."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.turn: str | None = None
+        self.error: BaseException | None = None
+
+    def wait(self, name: str) -> None:
+        with self.cond:
+            self.cond.wait_for(lambda: self.turn == name)
+
+    def done(self) -> None:
+        with self.cond:
+            self.turn = None
+            self.cond.notify_all()
+
+    def fail(self, error: BaseException) -> None:
+        with self.cond:
+            self.error, self.turn = error, None
+            self.cond.notify_all()
+
+    def give(self, name: str) -> None:
+        """Let ``name`` run one step; return when it has finished it."""
+        with self.cond:
+            self.turn = name
+            self.cond.notify_all()
+            self.cond.wait_for(lambda: self.turn is None)
+        if self.error is not None:
+            raise RuntimeError(f"loop {name!r} failed") from self.error
+
+
 @dataclass(frozen=True)
 class Plain:
     """The plain loop, and intermediate variants with one lever switched on at a time."""
@@ -85,9 +121,11 @@ class Plain:
     freeze_d: bool = False  # True: D's parameters do not require grad during G's step
 
 
-def run_plain(G: nn.Module, D: nn.Module, data: torch.Tensor, device: torch.device, batch: int, nz: int,
-              warmup: int, steps: int, variant: Plain, seed: int) -> float:
-    """Seconds for ``steps`` generator steps after ``warmup`` untimed ones."""
+def run_plain(name: str, turns: Turns, times: list[float], G: nn.Module, D: nn.Module, data: torch.Tensor,
+              device: torch.device, batch: int, nz: int, total: int, variant: Plain, seed: int) -> None:
+    """``total`` steps of the plain loop, one per turn; appends each step's seconds to ``times``."""
+    turns.wait(name)  # the set-up counts into the first (warm-up) step
+    t0 = time.perf_counter()
     torch.manual_seed(seed)
     # THE BASELINE, on purpose: a Sigmoid at D's output and nn.BCELoss on probabilities. This is the
     # one place in the project where this (less stable, slower) pattern is allowed; the book's code
@@ -113,10 +151,9 @@ def run_plain(G: nn.Module, D: nn.Module, data: torch.Tensor, device: torch.devi
         rng = torch.Generator(device=device).manual_seed(seed)
         source = iter(lambda: sample(batch, rng), None)
 
-    t0 = 0.0
-    for i in range(warmup + steps):
-        if i == warmup:
-            _sync(device)
+    for i in range(total):
+        if i > 0:
+            turns.wait(name)
             t0 = time.perf_counter()
         real = next(source)
         fake = G(torch.randn(batch, nz, 1, 1, device=device))
@@ -131,31 +168,39 @@ def run_plain(G: nn.Module, D: nn.Module, data: torch.Tensor, device: torch.devi
         loss_g.backward()
         opt_g.step()
         D.requires_grad_(True)
-    _sync(device)
-    return time.perf_counter() - t0
+        _sync(device)
+        times.append(time.perf_counter() - t0)
+        turns.done()
 
 
-# ------------------------------------------------------------------------------------------------ ours
-def run_ours(G: nn.Module, D: nn.Module, data: torch.Tensor, device: torch.device, batch: int, nz: int,
-             warmup: int, steps: int, options: dict, seed: int) -> float:
-    """Seconds for ``steps`` generator steps of train_gan after ``warmup`` untimed ones."""
+def run_ours(name: str, turns: Turns, times: list[float], G: nn.Module, D: nn.Module, data: torch.Tensor,
+             device: torch.device, batch: int, nz: int, total: int, options: dict, seed: int) -> None:
+    """``total`` steps of train_gan, one per turn (a callback gives the turn back after each step)."""
+    turns.wait(name)
+    start = [time.perf_counter()]
     on_device = data.to(device)
     if options.get("channels_last"):
         on_device = on_device.contiguous(memory_format=torch.channels_last)
-    config = TrainConfig(steps=warmup + steps, z_shape=(nz, 1, 1), batch_size=batch, lr_g=LR, lr_d=LR,
+    config = TrainConfig(steps=total, z_shape=(nz, 1, 1), batch_size=batch, lr_g=LR, lr_d=LR,
                          betas=BETAS, seed=seed, **options)
-    marks: dict[int, float] = {}
 
     def clock(state) -> None:
-        if state.step in (warmup, warmup + steps):
-            _sync(device)
-            marks[state.step] = time.perf_counter()
-
-    if warmup == 0:
         _sync(device)
-        marks[0] = time.perf_counter()
+        times.append(time.perf_counter() - start[0])
+        turns.done()
+        if state.step < total:
+            turns.wait(name)
+            start[0] = time.perf_counter()
+
     train_gan(G, D, tensor_sampler(on_device), config, device, callbacks=[clock], progress=False)
-    return marks[warmup + steps] - marks[warmup]
+
+
+def worker(run, name: str, turns: Turns, threads: int, *args) -> None:
+    torch.set_num_threads(threads)  # intra-op threads are set per thread in OpenMP builds
+    try:
+        run(name, turns, *args)
+    except BaseException as exc:  # noqa: BLE001 -- handed to the main thread, which re-raises
+        turns.fail(exc)
 
 
 def data_cost(data: torch.Tensor, device: torch.device, batch: int, n: int = 50) -> dict[str, float]:
@@ -230,9 +275,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--nz", type=int, default=100)
     p.add_argument("--ngf", type=int, default=64)
     p.add_argument("--ndf", type=int, default=64)
-    p.add_argument("--steps", type=int, default=20, help="timed generator steps per loop, over all rounds")
-    p.add_argument("--warmup", type=int, default=3, help="untimed steps at the start of every round")
-    p.add_argument("--rounds", type=int, default=2, help="interleaved rounds (steps are split over them)")
+    p.add_argument("--steps", type=int, default=20, help="timed generator steps per loop")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps first (at least 1: it holds the set-up)")
     p.add_argument("--threads", type=int, default=None, help="torch intra-op CPU threads (default: torch's)")
     p.add_argument("--data", choices=("mnist", "synthetic"), default="mnist")
     p.add_argument("--images", type=int, default=4096, help="how many images the data set holds")
@@ -248,10 +292,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, default=None, help="write the results to this JSON file")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
-    if min(args.batch, args.nz, args.ngf, args.ndf, args.steps, args.rounds, args.images) < 1 or args.warmup < 0:
-        p.error("--batch, --nz, --ngf, --ndf, --steps, --rounds, --images must be positive; --warmup >= 0")
-    if args.steps < args.rounds:
-        p.error("--steps must be at least --rounds")
+    if min(args.batch, args.nz, args.ngf, args.ndf, args.steps, args.images, args.warmup) < 1:
+        p.error("--batch, --nz, --ngf, --ndf, --steps, --images and --warmup must be positive")
     cuda = torch.device(args.device).type == "cuda"
     if args.channels_last is None:
         args.channels_last = True
@@ -275,44 +317,49 @@ def main(argv: list[str] | None = None) -> dict:
     data = make_data(args.data, args.images, args.image_size, args.seed)
     if args.batch > len(data):
         raise SystemExit(f"--batch {args.batch} exceeds the {len(data)} images")
-    per_round = [args.steps // args.rounds + (r < args.steps % args.rounds) for r in range(args.rounds)]
     table = variants(args)
-    seconds: dict[str, list[float]] = {name: [] for name in table}
     load_before = os.getloadavg() if hasattr(os, "getloadavg") else None
     print(f"DCGAN {args.image_size}x{args.image_size} nz={args.nz} ngf={args.ngf} ndf={args.ndf} "
           f"(G {count_parameters(G0)} / D {count_parameters(D0)} parameters), batch {args.batch}, "
-          f"{args.data} data, device {device}, {torch.get_num_threads()} threads; {args.steps} timed steps "
-          f"in {args.rounds} rounds, {args.warmup} warm-up steps per round", flush=True)
-    names = list(table)
-    for r, steps in enumerate(per_round):
-        for name in names[r % len(names):] + names[:r % len(names)]:  # rotate the order every round
-            kind, spec = table[name]
-            G, D = copy.deepcopy(G0), copy.deepcopy(D0)  # every loop and round starts from the same weights
-            run = run_plain if kind == "plain" else run_ours
-            s = run(G, D, data, device, args.batch, args.nz, args.warmup, steps, spec, args.seed + r)
-            seconds[name].append(s)
-            print(f"  round {r + 1}: {name:32s} {args.batch * steps / s:8.1f} images/s", flush=True)
+          f"{args.data} data, device {device}, {torch.get_num_threads()} threads; {args.warmup} warm-up + "
+          f"{args.steps} timed steps per loop, loops interleaved step by step", flush=True)
     fetch = data_cost(data, device, args.batch)
     print(f"data alone: DataLoader {fetch['dataloader_ms_per_batch']:.2f} ms/batch, "
           f"tensor indexing {fetch['tensor_index_ms_per_batch']:.3f} ms/batch", flush=True)
+    total = args.warmup + args.steps
+    turns, threads = Turns(), torch.get_num_threads()
+    times: dict[str, list[float]] = {name: [] for name in table}
+    workers = []
+    for name, (kind, spec) in table.items():
+        run = run_plain if kind == "plain" else run_ours
+        G, D = copy.deepcopy(G0), copy.deepcopy(D0)  # every loop starts from the same weights
+        workers.append(threading.Thread(target=worker, daemon=True, args=(
+            run, name, turns, threads, times[name], G, D, data, device, args.batch, args.nz, total, spec, args.seed)))
+    for w in workers:
+        w.start()
+    names = list(table)
+    for i in range(total):
+        for name in names[i % len(names):] + names[:i % len(names)]:  # rotate the order every step
+            turns.give(name)
+        if (i + 1) % max(1, total // 5) == 0:
+            print(f"  step {i + 1}/{total}", flush=True)
+    for w in workers:
+        w.join()
+    timed = {name: t[args.warmup:] for name, t in times.items()}
     results = {}
     for name in table:
-        total = sum(seconds[name])
-        results[name] = {"images_per_s": args.batch * args.steps / total, "seconds": total,
-                         "round_images_per_s": [args.batch * n / s for n, s in zip(per_round, seconds[name])]}
+        seconds = sum(timed[name])
+        ratios = [b / o for o, b in zip(timed[name], timed["baseline"])]
+        results[name] = {"images_per_s": args.batch * args.steps / seconds, "seconds": seconds,
+                         "step_seconds": timed[name], "median_step_ratio": statistics.median(ratios)}
     base = results["baseline"]["images_per_s"]
-    for name in table:
-        results[name]["ratio_to_baseline"] = results[name]["images_per_s"] / base
-        results[name]["round_ratios"] = [b / o for o, b in zip(seconds[name], seconds["baseline"])]
-    print(f"{'loop':34s} {'images/s':>10s} {'x baseline':>11s}  per-round ratios")
+    print(f"{'loop':34s} {'images/s':>10s} {'x baseline':>11s} {'median step ratio':>18s}")
     for name, res in results.items():
-        rr = ", ".join(f"{x:.2f}" for x in res["round_ratios"])
-        print(f"{name:34s} {res['images_per_s']:10.1f} {res['ratio_to_baseline']:10.2f}x  [{rr}]")
-    ratio = results["ours"]["ratio_to_baseline"]
-    for name in table:
-        results[name]["median_round_ratio"] = statistics.median(results[name]["round_ratios"])
-    print(f"ours / baseline = {ratio:.2f} (total time); median of the per-round ratios "
-          f"{results['ours']['median_round_ratio']:.2f}")
+        res["ratio_to_baseline"] = res["images_per_s"] / base
+        print(f"{name:34s} {res['images_per_s']:10.1f} {res['ratio_to_baseline']:10.2f}x "
+              f"{res['median_step_ratio']:17.2f}x")
+    print(f"ours / baseline = {results['ours']['ratio_to_baseline']:.2f} (total time); median of the per-step "
+          f"ratios {results['ours']['median_step_ratio']:.2f}")
     report = {
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
         "machine": describe_machine(device),

@@ -65,7 +65,7 @@ def train_against_fixed_d(G: nn.Module, d_logit: Callable[[torch.Tensor], torch.
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        out.append(float(loss))
+        out.append(float(loss.detach()))
     return out
 
 
@@ -197,7 +197,7 @@ def unrolled_d_params(D: nn.Module, opt_d: torch.optim.Adam, G: nn.Module, sampl
     b1, b2 = opt_d.param_groups[0]["betas"]
     eps = opt_d.param_groups[0]["eps"]
     names = [n for n, _ in D.named_parameters()]
-    params = {n: p.detach().requires_grad_(True) for n, p in D.named_parameters()}
+    params = {n: p.detach().clone().requires_grad_(True) for n, p in D.named_parameters()}
     moments = {}
     for n, p in D.named_parameters():
         st = opt_d.state.get(p, {})

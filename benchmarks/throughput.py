@@ -23,8 +23,9 @@ after ``--steps`` more (``torch.cuda.synchronize`` before each clock read on CUD
 step (each runs in its own thread but only while it holds the turn: baseline step 1, ours step 1,
 baseline step 2, ...; the order rotates every step), all from the same initial weights. Reported:
 images/s over the timed steps, its ratio to the baseline, and the median over steps of the ratio
-of step times (less sensitive to another process grabbing the CPU during one loop's step). ``--ladder`` adds intermediate variants that switch on one lever at a time, and a second copy of the
-baseline whose ratio to the first (ideally 1) shows how much the machine's noise moves a ratio.
+of step times (less sensitive to another process grabbing the CPU during one loop's step).
+``--ladder`` adds intermediate variants that switch on one lever at a time, and a second copy of
+the baseline whose ratio to the first (ideally 1) shows how much the machine's noise moves a ratio.
 
 Data: MNIST (``--data mnist``, the first ``--images`` training images scaled to [-1, 1]; 32x32 pads
 with -1, 64x64 upsamples bilinearly) or uniform noise in [-1, 1] (``--data synthetic``).

@@ -58,15 +58,26 @@ def plot_path_profiles(profiles: Mapping[str, Mapping[str, np.ndarray]], title: 
 
 
 def plot_interpolations(rows: Mapping[str, torch.Tensor], title: str | None = None) -> plt.Figure:
-    """One row of images per path: ``rows[name]`` has shape (T, C, H, W)."""
-    n = len(rows)
+    """One row of images per path, drawn as a single image: ``rows[name]`` has shape (T, C, H, W)."""
+    from torchvision.utils import make_grid
+
+    from gan_utils.plotting.core import to_unit_range
+
     T = len(next(iter(rows.values())))
-    fig, axes = plt.subplots(n, 1, figsize=(0.7 * T + 0.6, 0.95 * n + 0.5), squeeze=False)
-    for ax, (name, imgs) in zip(axes[:, 0], rows.items()):
-        image_grid(imgs, nrow=T, ax=ax)
-        ax.set_title(name, fontsize=10, loc="left")
+    if any(len(r) != T for r in rows.values()):
+        raise ValueError("every row needs the same number of images")
+    images = torch.cat([to_unit_range(r) for r in rows.values()])
+    grid = make_grid(images, nrow=T, padding=2, pad_value=1.0)  # (C, H', W')
+    fig, ax = plt.subplots(figsize=(0.6 * T + 2.2, 0.6 * len(rows) + 0.6))
+    ax.imshow(grid.permute(1, 2, 0).numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    h = images.shape[-2] + 2
+    ax.set_yticks([2 + h * k + h / 2 - 1 for k in range(len(rows))], list(rows), fontsize=9)
+    ax.set_xticks([])
+    ax.grid(False)
+    for side in ("left", "bottom", "top", "right"):
+        ax.spines[side].set_visible(False)
     if title:
-        fig.suptitle(title)
+        ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
 

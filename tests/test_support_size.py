@@ -29,10 +29,10 @@ def test_birthday_test_recovers_support_of_discrete_uniform():
     def sample(s):
         return atoms[torch.randint(n_atoms, (s,), generator=rng)] + 1e-3 * torch.randn(s, 10, generator=rng)
 
-    sizes = [5, 10, 15, 20, 25, 30, 40, 60]
-    res = birthday_test(sample, sizes, threshold=0.1, trials=200)
+    sizes = [10, 20, 30, 60]
+    res = birthday_test(sample, sizes, threshold=0.1, trials=60)
     exact = np.array([uniform_collision_probability(s, n_atoms) for s in sizes])
-    assert np.max(np.abs(res.collision_prob - exact)) < 0.12  # Monte Carlo error of 200 trials
+    assert np.max(np.abs(res.collision_prob - exact)) < 0.2  # Monte Carlo error of 60 trials (sd <= 0.065)
     assert n_atoms / 2 <= res.support <= 3 * n_atoms  # s^2 ~ 1.39 N
 
 

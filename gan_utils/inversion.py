@@ -288,3 +288,22 @@ def encode(E: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.
     """E(x) in eval mode, in batches: (N, nz)."""
     E.eval()
     return torch.cat([E(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
+
+
+def out_of_distribution_inputs(digit: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """Three inputs far from MNIST, each (1, 1, 28, 28) in [-1, 1], for the limits of inversion:
+
+    * ``"rotated digit"``: ``digit`` (1, 1, 28, 28) turned by 90 degrees;
+    * ``"letter H"``: a letter drawn from three strokes (two vertical bars and a cross bar, 3 px wide);
+    * ``"noise"``: i.i.d. Uniform[-1, 1] pixels drawn with ``generator``.
+    """
+    if digit.shape != (1, 1, 28, 28):
+        raise ValueError(f"expected one digit of shape (1, 1, 28, 28), got {tuple(digit.shape)}")
+    letter = -torch.ones(1, 1, 28, 28)
+    letter[..., 5:23, 7:10] = 1.0  # left bar
+    letter[..., 5:23, 18:21] = 1.0  # right bar
+    letter[..., 13:16, 7:21] = 1.0  # cross bar
+    dev = generator.device if generator is not None else torch.device("cpu")
+    noise = torch.rand((1, 1, 28, 28), generator=generator, device=dev) * 2 - 1
+    return {"rotated digit": torch.rot90(digit, 1, dims=(2, 3)),
+            "letter H": letter.to(digit.device), "noise": noise.to(digit.device)}

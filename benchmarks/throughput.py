@@ -21,7 +21,7 @@ generates 2 * batch images). The timed interval starts after ``--warmup`` untime
 after ``--steps`` more (``torch.cuda.synchronize`` before each clock read on CUDA;
 ``time.perf_counter``). To be fair on a shared machine, the loops are interleaved step by
 step (each runs in its own thread but only while it holds the turn: baseline step 1, ours step 1,
-baseline step 2, ...; the order rotates every step), all from the same initial weights. Reported:
+baseline step 2, ...; in a new random order every step), all from the same initial weights. Reported:
 images/s over the timed steps, its ratio to the baseline, and the median over steps of the ratio
 of step times (less sensitive to another process grabbing the CPU during one loop's step).
 ``--ladder`` adds intermediate variants that switch on one lever at a time, and a second copy of
@@ -39,6 +39,7 @@ import copy
 import json
 import os
 import platform
+import random
 import statistics
 import sys
 import threading
@@ -340,9 +341,10 @@ def main(argv: list[str] | None = None) -> dict:
             run, name, turns, threads, times[name], G, D, data, device, args.batch, args.nz, total, spec, args.seed)))
     for w in workers:
         w.start()
-    names = list(table)
+    names, order_rng = list(table), random.Random(args.seed)
     for i in range(total):
-        for name in names[i % len(names):] + names[:i % len(names)]:  # rotate the order every step
+        order_rng.shuffle(names)  # a fresh random order every step: no loop always follows the same one
+        for name in names:
             turns.give(name)
         if (i + 1) % max(1, total // 5) == 0:
             print(f"  step {i + 1}/{total}", flush=True)

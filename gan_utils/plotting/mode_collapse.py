@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
 import numpy as np
 import torch
 from scipy import stats
@@ -99,6 +100,7 @@ def plot_birthday(results: Mapping[str, object], support_note: str = "") -> plt.
     for (name, res), color in zip(results.items(), colors):
         ax.plot(res.sizes, res.collision_prob, "o-", color=color, label=name)
     ax.axhline(0.5, color="gray", ls="--", lw=0.8)
+    ax.xaxis.set_minor_formatter(NullFormatter())  # only the decade labels: the minor ones overlap
     ax.set(xscale="log", xlabel="batch size s (samples)", ylabel="P(near-duplicate pair in batch)",
            ylim=(-0.03, 1.03), title="birthday-paradox test" + (f" ({support_note})" if support_note else ""))
     ax.legend(fontsize=9)

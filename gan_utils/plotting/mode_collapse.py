@@ -100,9 +100,11 @@ def plot_birthday(results: Mapping[str, object], support_note: str = "") -> plt.
     for (name, res), color in zip(results.items(), colors):
         ax.plot(res.sizes, res.collision_prob, "o-", color=color, label=name)
     ax.axhline(0.5, color="gray", ls="--", lw=0.8)
-    ax.xaxis.set_minor_formatter(NullFormatter())  # only the decade labels: the minor ones overlap
     ax.set(xscale="log", xlabel="batch size s (samples)", ylabel="P(near-duplicate pair in batch)",
            ylim=(-0.03, 1.03), title="birthday-paradox test" + (f" ({support_note})" if support_note else ""))
+    sizes = sorted({int(v) for res in results.values() for v in res.sizes})
+    ax.set_xticks(sizes, [str(v) for v in sizes])  # label the batch sizes tried (after set_xscale)
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=9)
     fig.tight_layout()
     return fig

@@ -307,3 +307,22 @@ def out_of_distribution_inputs(digit: torch.Tensor, generator: torch.Generator |
     noise = torch.rand((1, 1, 28, 28), generator=generator, device=dev) * 2 - 1
     return {"rotated digit": torch.rot90(digit, 1, dims=(2, 3)),
             "letter H": letter.to(digit.device), "noise": noise.to(digit.device)}
+
+
+def jacobian_singular_values(G: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """Singular values (N, nz), descending, of the Jacobian dG(z)/dz (pixels x nz) at each code of
+    ``z`` (N, nz). Small singular values are directions of z along which G(z) barely moves: there the
+    pixel loss cannot pin the code down (eq-ch09-local)."""
+    if z.dim() != 2 or z.shape[1] != G.config.nz:
+        raise ValueError(f"expected codes of shape (N, {G.config.nz}), got {tuple(z.shape)}")
+    import warnings
+
+    out = []
+    with warnings.catch_warnings():  # torch.func emits a FutureWarning about torch.jit.script on first use
+        warnings.simplefilter("ignore", FutureWarning)
+        from torch.func import jacfwd  # forward mode: nz tangents in one batched pass
+
+        for zi in z.detach():
+            J = jacfwd(lambda v: G(v[None]).flatten())(zi)  # (pixels, nz)
+            out.append(torch.linalg.svdvals(J))
+    return torch.stack(out)

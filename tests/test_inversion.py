@@ -104,3 +104,15 @@ def test_encoder_learns_codes_of_tiny_generator():
     assert encode(E, G(torch.randn(5, 8))).shape == (5, 8)
     with pytest.raises(ValueError):
         InversionConfig(prior="l1")
+
+
+def test_jacobian_singular_values_match_finite_differences():
+    from gan_utils.inversion import jacobian_singular_values
+    G = tiny_g()
+    z = torch.randn(1, 8, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    G = G.double()
+    h = 1e-5
+    cols = [(G(z + h * e[None]) - G(z - h * e[None])).flatten() / (2 * h) for e in torch.eye(8, dtype=torch.float64)]
+    ref = torch.linalg.svdvals(torch.stack(cols, 1))
+    s = jacobian_singular_values(G, z)
+    assert torch.allclose(s[0], ref, rtol=1e-6, atol=1e-9)

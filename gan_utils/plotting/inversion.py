@@ -111,3 +111,20 @@ def plot_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", yla
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_singular_values(svals: np.ndarray | torch.Tensor) -> plt.Figure:
+    """Singular values of dG/dz (N, nz), each code's spectrum divided by its largest value, log scale."""
+    s = np.asarray(svals.detach().cpu() if isinstance(svals, torch.Tensor) else svals, dtype=float)
+    if s.ndim != 2:
+        raise ValueError(f"expected an (N, nz) array, got shape {s.shape}")
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    k = np.arange(1, s.shape[1] + 1)
+    for i, row in enumerate(s):
+        ax.plot(k, row / row[0], color=COLORS["generator"], alpha=0.6, lw=1, label="one code $z \\sim p_z$" if i == 0 else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("index k of the singular value")
+    ax.set_ylabel(r"$s_k / s_1$ of $\partial G / \partial z$")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -53,6 +53,14 @@ REGISTRY: dict[str, Pretrained] = {
         command="python scripts/train_classifier.py",
         module="gan_utils.classifier",
     ),
+    "dcgan-mnist": Pretrained(
+        stem="dcgan-mnist",
+        sha256="130b83d4ad4cbecaf3706b12f587c940f1afe055c648b4b43987d22eeadbbb38",
+        models=("G", "D"),
+        description="DCGAN generator and discriminator for 28x28 MNIST in [-1, 1] "
+                    "(gan_utils.models.DCGANGenerator/DCGANDiscriminator, ngf = ndf = 32, nz = 100; book chapter 7)",
+        command="python scripts/train_dcgan.py",
+    ),
 }
 
 

@@ -6,7 +6,7 @@ The shipped file was made by this exact command, from the repository root, with 
     GAN_BOOK_DATA=/path/to/data python scripts/train_dcgan.py
 
 Defaults: 28x28 MNIST (all 60 000 training images, scaled to [-1, 1]), ngf = ndf = 32, nz = 100,
-batch 64, 5000 generator steps, Adam lr 2e-4 with betas (0.5, 0.999), the non-saturating generator
+batch 64, 20 000 generator steps, Adam lr 2e-4 with betas (0.5, 0.999), the non-saturating generator
 loss, seed 0, one CPU thread on the CPU. G and D are shipped (D is small, and lets a reader go on
 training); the file's JSON holds their DCGANConfig and the TrainConfig, so
 ``gan_utils.checkpoints.load_checkpoint`` rebuilds both from the file alone. Bit-identical reproduction needs the same device, thread count and
@@ -37,7 +37,7 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "gan_utils" / "assets" / "dc
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--steps", type=int, default=5000, help="generator steps (default 5000)")
+    p.add_argument("--steps", type=int, default=20_000, help="generator steps (default 20000)")
     p.add_argument("--batch-size", type=int, default=64, help="m, images per batch (default 64)")
     p.add_argument("--ngf", type=int, default=32, help="generator width (default 32)")
     p.add_argument("--ndf", type=int, default=32, help="discriminator width (default 32)")

@@ -1,8 +1,12 @@
 """Shared code for the book *GAN Theory, Hands-On*.
 
-One concept per module: ``runtime`` (profile, device, seed), ``data`` (MNIST and toy
-distributions), ``models``, ``losses``, ``train`` (Algorithm 1), ``checkpoints``, ``metrics``
-and ``plotting``.
+One concept per module. The core: ``runtime`` (profile, device, seed), ``data`` (MNIST and toy
+distributions), ``models`` (MLPs, DCGAN), ``losses``, ``train`` (Algorithm 1), ``distributed``,
+``checkpoints``, ``metrics``, ``classifier`` and ``pretrained`` (the shipped networks), and
+``plotting`` (all figures). Each chapter adds the modules of its own concepts: ``density``,
+``minimax``, ``optimal_discriminator``, ``divergences``, ``generator_gradients``, ``saddle``,
+``remedies``, ``benchmarks2d``, ``support_size``, ``stacked_mnist``, ``latent``, ``attributes``,
+``inversion``, ``restoration``, ``concepts`` and ``dissection``.
 """
 from gan_utils.runtime import by_profile, describe_runtime, get_device, get_profile, seed_everything
 

@@ -39,6 +39,8 @@ PAGES = [
     ("notebooks/ch07_dcgan.html", 40, 6),
     ("book/ch08_latent_space.html", 120, 0),
     ("notebooks/ch08_latent_space.html", 40, 10),
+    ("book/ch09_gan_inversion.html", 150, 0),
+    ("notebooks/ch09_gan_inversion.html", 40, 8),
     ("book/ch10_gan_dissection.html", 8, 0),
     ("notebooks/ch10_gan_dissection.html", 5, 5),
     ("book/notation.html", 20, 0),

@@ -26,7 +26,7 @@ def d_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor
 
 
 def g_loss_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
-    """The minimax generator loss E_z[log(1 - D(G(z)))], which G minimises (book eq. eq-g-saturating).
+    """The minimax generator loss E_z[log(1 - D(G(z)))], which G minimises (book eq. eq-ch05-g-sat).
 
     Its gradient with respect to the logit a is -sigmoid(a), which vanishes when D confidently
     rejects fakes (a -> -inf): the loss saturates early in training.
@@ -35,7 +35,7 @@ def g_loss_saturating(fake_logits: torch.Tensor) -> torch.Tensor:
 
 
 def g_loss_nonsaturating(fake_logits: torch.Tensor) -> torch.Tensor:
-    """The non-saturating generator loss -E_z[log D(G(z))] (book eq. eq-g-nonsaturating).
+    """The non-saturating generator loss -E_z[log D(G(z))] (book eq. eq-ch05-ns-grad).
 
     Gradient with respect to the logit: -(1 - sigmoid(a)) -> -1 as a -> -inf. Equal to the binary
     cross-entropy of fakes against label 1. D's objective is unchanged: it still maximises V.

@@ -33,72 +33,16 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-INK_THRESHOLD = 0.0  # mid-grey in [-1, 1]: pixels brighter than this are ink
+from gan_utils.concepts import INK_THRESHOLD, as_batch, neighbours
+from gan_utils.concepts import ink as ink_mask  # noqa: F401  (re-exported: the ink mask of images)
+from gan_utils.concepts import skeletonize as zhang_suen
 
 
-def _as_batch(images: torch.Tensor | np.ndarray) -> np.ndarray:
-    """(N, 1, H, W) or (N, H, W) or (H, W) images in [-1, 1] -> float64 array (N, H, W)."""
-    x = images.detach().float().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images, dtype=float)
-    if x.ndim == 2:
-        x = x[None]
-    elif x.ndim == 4:
-        if x.shape[1] != 1:
-            raise ValueError(f"expected one channel, got images of shape {x.shape}")
-        x = x[:, 0]
-    if x.ndim != 3:
-        raise ValueError(f"expected images of shape (N, 1, H, W), (N, H, W) or (H, W); got {x.shape}")
-    return x.astype(np.float64)
-
-
-def ink_mask(images: torch.Tensor | np.ndarray, threshold: float = INK_THRESHOLD) -> np.ndarray:
-    """Boolean ink mask (N, H, W): pixels of images in [-1, 1] brighter than ``threshold``."""
-    return _as_batch(images) > threshold
-
-
-def _neighbours(b: np.ndarray) -> list[np.ndarray]:
-    """The 8 neighbours P2..P9 of every pixel of a (N, H, W) 0/1 array, clockwise from north."""
-    p = np.pad(b, ((0, 0), (1, 1), (1, 1)))
-    h, w = b.shape[1:]
-
-    def at(dy: int, dx: int) -> np.ndarray:  # value at (row + dy, col + dx)
-        return p[:, 1 + dy:1 + dy + h, 1 + dx:1 + dx + w]
-
-    return [at(-1, 0), at(-1, 1), at(0, 1), at(1, 1), at(1, 0), at(1, -1), at(0, -1), at(-1, -1)]
-
-
-def skeletonize(mask: np.ndarray, max_iter: int = 100) -> np.ndarray:
-    """Zhang-Suen thinning of a batch of binary images (N, H, W) -> skeletons (N, H, W), bool.
-
-    Each pass deletes, in two sub-iterations, the ink pixels P1 with 2 <= B <= 6 ink neighbours,
-    exactly one 0 -> 1 transition A in the cycle P2, P3, ..., P9, P2, and (first sub-iteration)
-    P2 P4 P6 = P4 P6 P8 = 0, (second) P2 P4 P8 = P2 P6 P8 = 0; passes repeat until nothing changes.
-    A last pass removes the redundant corner pixels of staircases (:func:`_remove_corners`).
-    """
-    b = np.asarray(mask, dtype=bool)
-    if b.ndim == 2:
-        b = b[None]
-    if b.ndim != 3:
-        raise ValueError(f"expected a mask of shape (N, H, W) or (H, W), got {b.shape}")
-    b = b.astype(np.uint8).copy()
-    for _ in range(max_iter):
-        changed = False
-        for step in (0, 1):
-            n = _neighbours(b)
-            p2, p3, p4, p5, p6, p7, p8, p9 = n
-            count = sum(n)
-            cycle = n + [p2]
-            transitions = sum(((cycle[i] == 0) & (cycle[i + 1] == 1)).astype(np.uint8) for i in range(8))
-            if step == 0:
-                c1, c2 = p2 * p4 * p6, p4 * p6 * p8
-            else:
-                c1, c2 = p2 * p4 * p8, p2 * p6 * p8
-            delete = (b == 1) & (count >= 2) & (count <= 6) & (transitions == 1) & (c1 == 0) & (c2 == 0)
-            if delete.any():
-                b[delete] = 0
-                changed = True
-        if not changed:
-            break
-    return _remove_corners(b).astype(bool)
+def skeletonize(mask: np.ndarray) -> np.ndarray:
+    """Skeletons (N, H, W), bool, for stroke lengths: Zhang-Suen thinning
+    (:func:`gan_utils.concepts.skeletonize`), then a last pass that removes the redundant corner
+    pixels of staircases (:func:`_remove_corners`), so that a diagonal counts once."""
+    return _remove_corners(zhang_suen(mask).astype(np.uint8)).astype(bool)
 
 
 def _remove_corners(b: np.ndarray) -> np.ndarray:
@@ -107,7 +51,7 @@ def _remove_corners(b: np.ndarray) -> np.ndarray:
     8-connectivity number (Yokoi) is 1), one corner orientation at a time; end points stay."""
     b = b.copy()
     for k in range(4):
-        n = _neighbours(b)
+        n = neighbours(b)
         p2, p3, p4, p5, p6, p7, p8, p9 = n
         xb = [1 - v for v in (p4, p3, p2, p9, p8, p7, p6, p5, p4)]  # complements, E then counter-clockwise
         connectivity = sum(xb[i] - xb[i] * xb[i + 1] * xb[i + 2] for i in (0, 2, 4, 6))
@@ -155,7 +99,7 @@ def slant(images: torch.Tensor | np.ndarray) -> np.ndarray:
     Weights are the ink intensities (x + 1) / 2 of images in [-1, 1]; x points right, y up; mu are
     the central second moments. An image without ink gets NaN.
     """
-    x = _as_batch(images)
+    x = as_batch(images).astype(np.float64)
     wgt = np.clip((x + 1.0) / 2.0, 0.0, 1.0)
     h, w = x.shape[1:]
     ys, xs = np.meshgrid(-np.arange(h, dtype=float), np.arange(w, dtype=float), indexing="ij")  # y up

@@ -90,7 +90,7 @@ def count_loops(images, threshold: float = INK_THRESHOLD) -> np.ndarray:
     return np.array([ndimage.label(m, structure=_FOUR)[1] for m in loops(images, threshold)], dtype=int)
 
 
-def _neighbours(b: np.ndarray) -> list[np.ndarray]:
+def neighbours(b: np.ndarray) -> list[np.ndarray]:
     """P2..P9 of Zhang & Suen (N, NE, E, SE, S, SW, W, NW) for a batch b (N, H, W), zero outside."""
     p = np.pad(b, ((0, 0), (1, 1), (1, 1)))
     h, w = b.shape[1:]
@@ -114,7 +114,7 @@ def skeletonize(mask: np.ndarray, max_iter: int = 200) -> np.ndarray:
     for _ in range(max_iter):
         changed = False
         for step in (0, 1):
-            p = _neighbours(b)
+            p = neighbours(b)
             count = sum(p)
             seq = p + [p[0]]
             transitions = sum(((seq[k] == 0) & (seq[k + 1] == 1)).astype(np.uint8) for k in range(8))
@@ -135,7 +135,7 @@ def skeletonize(mask: np.ndarray, max_iter: int = 200) -> np.ndarray:
 def endpoint_pixels(images, threshold: float = INK_THRESHOLD) -> np.ndarray:
     """Skeleton pixels with exactly one 8-neighbour on the skeleton, (N, H, W) bool."""
     skel = skeletonize(ink(images, threshold))
-    count = sum(n.astype(np.uint8) for n in _neighbours(skel.astype(np.uint8)))
+    count = sum(n.astype(np.uint8) for n in neighbours(skel.astype(np.uint8)))
     return skel & (count == 1)
 
 

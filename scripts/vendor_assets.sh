@@ -18,6 +18,14 @@ cp scripts/widget-paths.js vendor/requirejs/widget-paths.js
 # html-manager: the AMD embed bundle and the chunks/fonts it loads relative to itself (no source maps)
 find node_modules/@jupyter-widgets/html-manager/dist -maxdepth 1 -type f ! -name '*.map' \
   -exec cp {} vendor/html-manager/ \;
+# The widgets' stylesheet asks for its icon fonts at "@jupyter-widgets/<hash>.<ext>" relative to the
+# page, so each folder that holds pages with widgets gets a copy next to it
+for folder in book notebooks; do
+  mkdir -p "vendor/$folder/@jupyter-widgets"
+  find node_modules/@jupyter-widgets/html-manager/dist -maxdepth 1 -type f \
+    \( -name '*.woff2' -o -name '*.woff' -o -name '*.ttf' -o -name '*.eot' -o -name '*.svg' \) \
+    -exec cp {} "vendor/$folder/@jupyter-widgets/" \;
+done
 for f in mathjax/LICENSE requirejs/LICENSE; do
   [ -f "node_modules/$f" ] && cp "node_modules/$f" "vendor/${f%%/*}/LICENSE"
 done

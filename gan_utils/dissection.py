@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from gan_utils import models
 from gan_utils.concepts import segment
 
 QUANTILES: tuple[float, ...] = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
@@ -107,18 +108,12 @@ def intervene(model: nn.Module, layer: str, units: Sequence[int], value: float |
 # ------------------------------------------------------------------------------------------------
 # activations and thresholds
 # ------------------------------------------------------------------------------------------------
-@torch.no_grad()
 def generate(G: nn.Module, z: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """G(z) in eval mode, in batches, on the CPU (images (N, C, S, S))."""
-    was = G.training
-    G.eval()
-    try:
-        return torch.cat([G(z[i:i + batch_size]).float().cpu() for i in range(0, len(z), batch_size)])
-    finally:
-        G.train(was)
+    """G(z) in eval mode, in batches, as float32 on the CPU (images (N, C, S, S)); see
+    :func:`gan_utils.models.generate`."""
+    return models.generate(G, z, batch_size).float().cpu()
 
 
-@torch.no_grad()
 def generate_with_activations(G: nn.Module, z: torch.Tensor, layer: str,
                               batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
     """(images (N, C, S, S), activations of ``layer`` (N, U, h, w)), both on the CPU."""

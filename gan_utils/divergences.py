@@ -27,6 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy import integrate
 
+from gan_utils.data import GaussianMixture1D
 from gan_utils.optimal_discriminator import optimal_discriminator
 
 Density = Callable[[np.ndarray], np.ndarray]
@@ -35,20 +36,16 @@ DEFAULT_PIECES = 4
 
 
 def normal_pdf(mean: float, std: float) -> Density:
-    """The density of N(mean, std^2) as a callable on float64 arrays."""
+    """The density of N(mean, std^2) as a callable on float64 arrays (a one-component mixture)."""
     if not std > 0:
         raise ValueError(f"std must be positive, got {std}")
-    mean, std = float(mean), float(std)
-    norm = 1.0 / (std * math.sqrt(2.0 * math.pi))
-    return lambda x: norm * np.exp(-0.5 * ((np.asarray(x, dtype=np.float64) - mean) / std) ** 2)
+    return GaussianMixture1D((1.0,), (float(mean),), (float(std),)).pdf
 
 
 def mixture_pdf(weights: Sequence[float], means: Sequence[float], stds: Sequence[float]) -> Density:
-    """The density of sum_k w_k N(mean_k, std_k^2) as a callable on float64 arrays."""
-    if not (len(weights) == len(means) == len(stds) > 0) or min(weights) < 0 or abs(sum(weights) - 1) > 1e-9:
-        raise ValueError("need equal numbers (> 0) of weights, means and stds, weights >= 0 summing to 1")
-    parts = [(float(w), normal_pdf(m, s)) for w, m, s in zip(weights, means, stds)]
-    return lambda x: sum(w * f(x) for w, f in parts)
+    """The density of sum_k w_k N(mean_k, std_k^2) as a callable on float64 arrays
+    (:meth:`gan_utils.data.GaussianMixture1D.pdf`, which validates the arguments)."""
+    return GaussianMixture1D(tuple(map(float, weights)), tuple(map(float, means)), tuple(map(float, stds))).pdf
 
 
 def _breaks(support: tuple[float, float], points: Sequence[float] | None, pieces: int) -> np.ndarray:

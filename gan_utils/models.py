@@ -250,6 +250,20 @@ def dcgan_init_(module: nn.Module) -> nn.Module:
     return module
 
 
+@torch.no_grad()
+def generate(G: nn.Module, z: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """G(z) in eval mode (BatchNorm uses its running statistics), in batches of ``batch_size``,
+    without gradients; the images stay on z's device and G returns to the mode it was in."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    was_training = G.training
+    G.eval()
+    try:
+        return torch.cat([G(z[i:i + batch_size]) for i in range(0, len(z), batch_size)])
+    finally:
+        G.train(was_training)
+
+
 def layer_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:
     """(layer name, output shape) for each layer of ``model.net`` fed with ``x``: the shape table."""
     rows = []

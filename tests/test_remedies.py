@@ -9,9 +9,9 @@ from torch.func import functional_call
 from gan_utils import losses
 from gan_utils.data import GaussianMixture1D
 from gan_utils.models import MLP, MLPConfig, mlp_discriminator, mlp_generator
+from gan_utils.collapse_mechanisms import fit_gaussian_kl, gaussian_kl_objective, mixture_moments, train_against_fixed_d
 from gan_utils.remedies import (
-    MinibatchStdDiscriminator, PackedDiscriminator, fit_gaussian_kl, gaussian_kl_objective, minibatch_std,
-    mixture_moments, pack, train_against_fixed_d, train_unrolled_gan, unrolled_d_params,
+    MinibatchStdDiscriminator, PackedDiscriminator, minibatch_std, pack, train_unrolled_gan, unrolled_d_params,
 )
 from gan_utils.train import TrainConfig, train_gan, sample_noise
 

@@ -55,10 +55,10 @@ REGISTRY: dict[str, Pretrained] = {
     ),
     "dcgan-mnist": Pretrained(
         stem="dcgan-mnist",
-        sha256="130b83d4ad4cbecaf3706b12f587c940f1afe055c648b4b43987d22eeadbbb38",
+        sha256="a3bfa8357d88a76ae4099d2915c8fce04418478e9059b469574cb1ef60403617",
         models=("G", "D"),
         description="DCGAN generator and discriminator for 28x28 MNIST in [-1, 1] "
-                    "(gan_utils.models.DCGANGenerator/DCGANDiscriminator, ngf = ndf = 32, nz = 100; book chapter 7)",
+                    "(gan_utils.models.DCGANGenerator/DCGANDiscriminator, ngf = ndf = 64, nz = 100; book chapter 7)",
         command="python scripts/train_dcgan.py",
     ),
 }

@@ -5,8 +5,9 @@ distributions), ``models`` (MLPs, DCGAN), ``losses``, ``train`` (Algorithm 1), `
 ``checkpoints``, ``metrics``, ``classifier`` and ``pretrained`` (the shipped networks), and
 ``plotting`` (all figures). Each chapter adds the modules of its own concepts: ``density``,
 ``minimax``, ``optimal_discriminator``, ``divergences``, ``generator_gradients``, ``saddle``,
-``remedies``, ``benchmarks2d``, ``support_size``, ``stacked_mnist``, ``latent``, ``attributes``,
-``inversion``, ``restoration``, ``concepts`` and ``dissection``.
+``collapse_mechanisms``, ``remedies``, ``benchmarks2d``, ``support_size``, ``stacked_mnist``,
+``monitor``, ``guideline_ablation``, ``latent``, ``attributes``, ``inversion``, ``restoration``,
+``concepts`` and ``dissection``.
 """
 from gan_utils.runtime import by_profile, describe_runtime, get_device, get_profile, seed_everything
 

@@ -114,6 +114,7 @@ def generate(G: nn.Module, z: torch.Tensor, batch_size: int = 500) -> torch.Tens
     return models.generate(G, z, batch_size).float().cpu()
 
 
+@torch.no_grad()
 def generate_with_activations(G: nn.Module, z: torch.Tensor, layer: str,
                               batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
     """(images (N, C, S, S), activations of ``layer`` (N, U, h, w)), both on the CPU."""

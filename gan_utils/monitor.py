@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from gan_utils.classifier import classify
 from gan_utils.metrics import evaluate_generator_samples
 from gan_utils.models import generate
 
@@ -51,7 +52,6 @@ class DigitMonitor:
             self.snapshots[step] = generate(G, self.z_fixed).cpu()
         if step % self.eval_every == 0 or step == self.last_step:
             if self._reference_features is None:  # the real set's features, computed once
-                from gan_utils.classifier import classify
                 self._reference_features = classify(self.classifier, self.reference).features
             m = evaluate_generator_samples(generate(G, self.z_eval), self.classifier,
                                            reference_features=self._reference_features)

@@ -15,6 +15,7 @@ import torch
 
 from gan_utils.classifier import classify
 from gan_utils.metrics import kl_to_uniform
+from gan_utils.models import generate as generate_images
 
 N_MODES = 1000
 N_EVAL = 26_000
@@ -64,11 +65,9 @@ def score_modes(ids: torch.Tensor | np.ndarray) -> StackedScore:
 @torch.no_grad()
 def generate(G: torch.nn.Module, n: int, nz: int, device: torch.device | str, seed: int = 0,
              batch_size: int = 1000) -> torch.Tensor:
-    """n samples of G in eval mode from noise z ~ N(0, I) with a fixed seed, returned on the CPU."""
-    was = G.training
-    G.eval()
+    """n samples of G in eval mode (:func:`gan_utils.models.generate`) from noise z ~ N(0, I) with a
+    fixed seed, drawn batch by batch on ``device``; returned on the CPU."""
     rng = torch.Generator(device=device).manual_seed(seed)
-    out = [G(torch.randn(min(batch_size, n - i), nz, generator=rng, device=device)).cpu()
+    out = [generate_images(G, torch.randn(min(batch_size, n - i), nz, generator=rng, device=device), batch_size).cpu()
            for i in range(0, n, batch_size)]
-    G.train(was)
     return torch.cat(out)

@@ -112,6 +112,13 @@ class DCGANConfig:
       G by nearest-neighbour 2x upsampling + 3x3 stride-1 conv, instead of learned strided convs.
     * ``batchnorm=False``: no BatchNorm anywhere (the convs get biases instead).
     * ``d_activation="relu"``: ReLU instead of LeakyReLU(0.2) in D.
+
+    Two depth knobs go beyond the paper (default 0, the paper's depth): ``g_extra_layers`` /
+    ``d_extra_layers`` add that many 3x3 stride-1 conv + BN + ReLU (G) / LeakyReLU (D) blocks at the
+    coarsest resolution s0 x s0, right after G's projection and right before D's logit. At S = 28 the
+    paper's layout leaves G with only two hidden layers and D's logit with a receptive field of about
+    half the image; one extra block in each is what the shipped ``dcgan-mnist`` generator uses (like
+    the ``n_extra_layers`` option of Arjovsky et al.'s WGAN code, but at the coarse end, where it is cheap).
     """
 
     image_size: int = 28
@@ -123,6 +130,8 @@ class DCGANConfig:
     pool: str = "max"
     batchnorm: bool = True
     d_activation: str = "leaky_relu"
+    g_extra_layers: int = 0
+    d_extra_layers: int = 0
 
     def __post_init__(self) -> None:
         if self.image_size not in DCGAN_SIZES:
@@ -135,6 +144,8 @@ class DCGANConfig:
             raise ValueError(f"pool {self.pool!r} unknown; use one of {POOLS}")
         if self.d_activation not in D_ACTIVATIONS:
             raise ValueError(f"d_activation {self.d_activation!r} unknown; use one of {D_ACTIVATIONS}")
+        if min(self.g_extra_layers, self.d_extra_layers) < 0:
+            raise ValueError(f"g_extra_layers and d_extra_layers must be >= 0: {self}")
 
     @property
     def start_size(self) -> int:
@@ -185,6 +196,9 @@ class DCGANGenerator(nn.Module):
             nn.ConvTranspose2d(cfg.nz, ch[0], s, 1, 0, bias=not bn),  # (N, ch[0], s0, s0)
             _norm(ch[0], bn), nn.ReLU(True),
         ]
+        for _ in range(cfg.g_extra_layers):  # optional extra depth at s0 (not in the paper)
+            layers += [nn.Conv2d(ch[0], ch[0], 3, 1, 1, bias=not bn),  # (N, ch[0], s0, s0)
+                       _norm(ch[0], bn), nn.ReLU(True)]
         for c_in, c_out in zip(ch[:-1], ch[1:]):
             layers += _up(c_in, c_out, cfg, bias=not bn)  # (N, c_out, 2s, 2s)
             layers += [_norm(c_out, bn), nn.ReLU(True)]
@@ -224,6 +238,9 @@ class DCGANDiscriminator(nn.Module):
         for c_in, c_out in zip(ch[:-1], ch[1:]):
             layers += _down(c_in, c_out, cfg, bias=not bn)  # (N, c_out, s/2, s/2)
             layers += [_norm(c_out, bn), act()]
+        for _ in range(cfg.d_extra_layers):  # optional extra depth at s0 (not in the paper)
+            layers += [nn.Conv2d(ch[-1], ch[-1], 3, 1, 1, bias=not bn),  # (N, ch[-1], s0, s0)
+                       _norm(ch[-1], bn), act()]
         layers.append(nn.Conv2d(ch[-1], 1, s, 1, 0))  # (N, 1, 1, 1): the logit
         self.net = nn.Sequential(*layers)
         dcgan_init_(self)

@@ -55,10 +55,11 @@ REGISTRY: dict[str, Pretrained] = {
     ),
     "dcgan-mnist": Pretrained(
         stem="dcgan-mnist",
-        sha256="a3bfa8357d88a76ae4099d2915c8fce04418478e9059b469574cb1ef60403617",
+        sha256="0be268ef34d2018d00900d80df82e30aef359aad68b2fea4ec6dd93fdf07902f",
         models=("G", "D"),
         description="DCGAN generator and discriminator for 28x28 MNIST in [-1, 1] "
-                    "(gan_utils.models.DCGANGenerator/DCGANDiscriminator, ngf = ndf = 64, nz = 100; book chapter 7)",
+                    "(gan_utils.models.DCGANGenerator/DCGANDiscriminator, ngf = ndf = 64, nz = 100, one extra "
+                    "3x3 block at 7x7 in each; 50 000 steps; book chapter 7)",
         command="python scripts/train_dcgan.py",
     ),
 }

@@ -78,6 +78,9 @@ class TrainConfig:
     autocast: str = "none"  # "bf16": forward passes in bfloat16 autocast (losses in float32); changes results
     fused_adam: bool = False  # Adam's fused single-kernel update on CUDA (ignored elsewhere: foreach is used)
     compile: bool = False  # torch.compile the forward passes of G and D (meant for CUDA; slow first steps)
+    # learning-rate schedule: constant (None), or from this many completed generator steps on, both
+    # learning rates decay linearly and reach lr / (steps - lr_decay_from) in the last step
+    lr_decay_from: int | None = None
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -86,6 +89,8 @@ class TrainConfig:
             raise ValueError(f"autocast {self.autocast!r} unknown; use one of {AUTOCAST}")
         if self.steps < 0 or self.k < 1 or self.batch_size < 1:
             raise ValueError(f"need steps >= 0, k >= 1, batch_size >= 1: {self}")
+        if self.lr_decay_from is not None and not 0 <= self.lr_decay_from < self.steps:
+            raise ValueError(f"lr_decay_from must be None or in [0, steps): {self}")
         for name in ("z_shape", "betas", "lsgan_abc"):  # JSON round trips give lists
             object.__setattr__(self, name, tuple(getattr(self, name)))
 
@@ -214,6 +219,20 @@ def _comparable(config: dict) -> dict:
     return {k: v for k, v in config.items() if k not in SPEED_FIELDS}
 
 
+def _with_defaults(stored: dict) -> dict:
+    """A stored TrainConfig dict, completed with the defaults of fields added after it was written."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
+    return json.loads(json.dumps(defaults)) | stored
+
+
+def learning_rate_factor(config: TrainConfig, step: int) -> float:
+    """Multiplier of lr_g and lr_d for the generator step after ``step`` completed ones: 1, or
+    (steps - step) / (steps - lr_decay_from) once ``step`` >= ``config.lr_decay_from`` (linear decay)."""
+    if config.lr_decay_from is None or step < config.lr_decay_from:
+        return 1.0
+    return (config.steps - step) / (config.steps - config.lr_decay_from)
+
+
 def _rng_key(rank: int) -> str:
     return "rng_state" if rank == 0 else f"rng_state_rank{rank}"
 
@@ -283,8 +302,11 @@ def train_gan(
     if resume and checkpoint_path is not None and Path(checkpoint_path).with_suffix(".json").exists():
         ckpt = load_checkpoint(checkpoint_path, device=device, models={"G": G, "D": D},
                                optimizers={"G": opt_g, "D": opt_d})
-        wanted = json.loads(json.dumps(dataclasses.asdict(config))) | {"steps": ckpt.config["steps"]}
-        if _comparable(ckpt.config) != _comparable(wanted):
+        stored = _with_defaults(ckpt.config)  # checkpoints older than a config field lack it
+        wanted = json.loads(json.dumps(dataclasses.asdict(config))) | {"steps": stored["steps"]}
+        if stored["lr_decay_from"] is None and (config.lr_decay_from is None or ckpt.step <= config.lr_decay_from):
+            wanted["lr_decay_from"] = None  # decay not begun yet: the run so far is the same run
+        if _comparable(stored) != _comparable(wanted):
             raise ValueError(f"checkpoint {checkpoint_path} was made with a different config: {ckpt.config}")
         if _rng_key(rank) not in ckpt.tensors:
             raise ValueError(f"checkpoint {checkpoint_path} holds no random state for rank {rank} "
@@ -312,6 +334,11 @@ def train_gan(
     bar = tqdm(total=config.steps, initial=state.step, desc=f"GAN ({config.loss}, k={config.k})",
                disable=not progress or rank != 0, leave=True)
     while state.step < config.steps:
+        if config.lr_decay_from is not None:  # set from the step count alone, so a resumed run matches
+            factor = learning_rate_factor(config, state.step)
+            for opt, lr in ((opt_g, config.lr_g), (opt_d, config.lr_d)):
+                for group in opt.param_groups:
+                    group["lr"] = lr * factor
         for _ in range(config.k):
             real = as_images(sample_real(m, rng))
             z = sample_noise(m, config.z_shape, device, rng)

@@ -5,11 +5,13 @@ The shipped file was made by this exact command, from the repository root, with 
 
     GAN_BOOK_DATA=/path/to/data python scripts/train_dcgan.py
 
-Defaults: 28x28 MNIST (all 60 000 training images, scaled to [-1, 1]), ngf = ndf = 64, nz = 100,
-batch 64, 30 000 generator steps, Adam lr 2e-4 with betas (0.5, 0.999), the non-saturating generator
-loss, seed 0, two CPU threads on the CPU (about 40 minutes on a 2-core machine). G and D are
-shipped (D is small, and lets a reader go on training); the file's JSON holds their DCGANConfig and
-the TrainConfig, so ``gan_utils.checkpoints.load_checkpoint`` rebuilds both from the file alone.
+Defaults: 28x28 MNIST (all 60 000 training images, scaled to [-1, 1]), ngf = ndf = 64 with one
+extra 3x3 stride-1 conv block at 7x7 in G and in D (``DCGANConfig.g_extra_layers`` /
+``d_extra_layers``, book section 7.3), nz = 100, batch 64, 50 000 generator steps, Adam lr 2e-4 with
+betas (0.5, 0.999), both learning rates decaying linearly to 0 over the last 10 000 steps, the
+non-saturating generator loss, seed 0, two CPU threads (about 100 minutes on a 2-core machine). G
+and D are shipped (D lets a reader go on training); the file's JSON holds their DCGANConfig and the
+TrainConfig, so ``gan_utils.checkpoints.load_checkpoint`` rebuilds both from the file alone.
 Bit-identical reproduction needs the same device, thread count and PyTorch version; on other set-ups
 the result is a different, equally trained generator.
 
@@ -38,10 +40,15 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "gan_utils" / "assets" / "dc
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--steps", type=int, default=30_000, help="generator steps (default 30000)")
+    p.add_argument("--steps", type=int, default=50_000, help="generator steps (default 50000)")
+    p.add_argument("--lr-decay-steps", type=int, default=10_000,
+                   help="decay both learning rates linearly to 0 over the last this many steps, at most --steps "
+                        "(default 10000; 0: constant)")
     p.add_argument("--batch-size", type=int, default=64, help="m, images per batch (default 64)")
     p.add_argument("--ngf", type=int, default=64, help="generator width (default 64)")
     p.add_argument("--ndf", type=int, default=64, help="discriminator width (default 64)")
+    p.add_argument("--g-extra-layers", type=int, default=1, help="extra 3x3 conv blocks in G at 7x7 (default 1)")
+    p.add_argument("--d-extra-layers", type=int, default=1, help="extra 3x3 conv blocks in D at 7x7 (default 1)")
     p.add_argument("--nz", type=int, default=100, help="noise dimension (default 100)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="torch device (default cpu, which made the shipped file)")
@@ -56,13 +63,18 @@ def main(argv: list[str] | None = None) -> str:
     args = parse_args(argv)
     if args.steps < 1 or args.batch_size < 1:
         raise SystemExit("--steps and --batch-size must be positive")
+    if args.lr_decay_steps < 0:
+        raise SystemExit("--lr-decay-steps must be >= 0")
+    decay_steps = min(args.lr_decay_steps, args.steps)
     torch.set_num_threads(args.threads)
     device = du.init_from_env(device=args.device).device  # torchrun: joins the process group; else no-op
     seed_everything(args.seed)
-    model_cfg = DCGANConfig(image_size=28, nz=args.nz, ngf=args.ngf, ndf=args.ndf)
+    model_cfg = DCGANConfig(image_size=28, nz=args.nz, ngf=args.ngf, ndf=args.ndf,
+                            g_extra_layers=args.g_extra_layers, d_extra_layers=args.d_extra_layers)
     G, D = DCGANGenerator(model_cfg), DCGANDiscriminator(model_cfg)
     train_cfg = TrainConfig(steps=args.steps, z_shape=(args.nz, 1, 1), batch_size=args.batch_size,
-                            lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), seed=args.seed)
+                            lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), seed=args.seed,
+                            lr_decay_from=args.steps - decay_steps if decay_steps else None)
     images = load_mnist(train=True, device=device).images  # (60000, 1, 28, 28) in [-1, 1]
     if du.is_main_process():
         print(f"G: {count_parameters(G)} parameters, D: {count_parameters(D)}; {train_cfg}", flush=True)

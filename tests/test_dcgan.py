@@ -101,6 +101,25 @@ def test_ablation_switches_change_the_layers():
     assert not any(isinstance(m, nn.LeakyReLU) for m in relu.modules())
 
 
+@pytest.mark.parametrize("size", [28, 64])
+def test_extra_layers_add_stride_one_blocks_at_the_coarsest_size(size):
+    torch.manual_seed(0)
+    base = DCGANConfig(image_size=size, nz=8, ngf=4, ndf=4)
+    deep = dataclasses.replace(base, g_extra_layers=2, d_extra_layers=1)
+    s0, c_g, c_d = base.start_size, 4 * 2 ** (base.stages - 1), 4 * 2 ** (base.stages - 1)
+    G, D = DCGANGenerator(deep), DCGANDiscriminator(deep)
+    assert G(torch.randn(3, 8)).shape == (3, 1, size, size) and D(torch.zeros(3, 1, size, size)).shape == (3,)
+    # each block: 3x3 conv c -> c without bias (BN follows) + BN's 2 parameters per channel
+    block = lambda c: 9 * c * c + 2 * c
+    assert count_parameters(G) == count_parameters(DCGANGenerator(base)) + 2 * block(c_g)
+    assert count_parameters(D) == count_parameters(DCGANDiscriminator(base)) + block(c_d)
+    g_rows = layer_shapes(G, torch.randn(2, 8))
+    extra = [shape for name, shape in g_rows if name.startswith("Conv2d")]  # the stride-1 blocks
+    assert extra == [(2, c_g, s0, s0)] * 2
+    d_rows = layer_shapes(D, torch.zeros(2, 1, size, size))
+    assert [shape for name, shape in d_rows if name.startswith("Conv2d")][-2] == (2, c_d, s0, s0)
+
+
 def test_dcgan_init_statistics():
     torch.manual_seed(0)
     G = DCGANGenerator(DCGANConfig())
@@ -115,7 +134,8 @@ def test_dcgan_init_statistics():
 
 
 @pytest.mark.parametrize("bad", [dict(image_size=30), dict(ngf=0), dict(resampling="bilinear"),
-                                 dict(pool="min"), dict(d_activation="tanh")])
+                                 dict(pool="min"), dict(d_activation="tanh"), dict(g_extra_layers=-1),
+                                 dict(d_extra_layers=-1)])
 def test_bad_config_raises(bad):
     with pytest.raises(ValueError):
         DCGANConfig(**bad)
@@ -177,3 +197,25 @@ def test_shipped_file_matches_the_script_defaults():
     assert (G.config.ngf, G.config.ndf, G.config.nz) == (defaults["ngf"], defaults["ndf"], defaults["nz"])
     size = (pretrained.ASSETS / "dcgan-mnist.safetensors").stat().st_size
     assert size <= 5 * 2**20, size
+
+
+def test_shipped_generator_meets_the_chapter_targets():
+    """Issue targets for the shipped G, on the protocol of chapter 7, section 7.5: 10 000 samples
+    (noise seed 1234, eval mode) scored by the shipped classifier against the 10 000 test digits.
+    Class KL to uniform <= 0.05 nats; mean confidence within 5% of the real digits' (>= 0.95 x real)."""
+    from gan_utils.classifier import classify
+    from gan_utils.data import load_mnist
+    from gan_utils.metrics import class_histogram, kl_to_uniform, mean_confidence
+    from gan_utils.models import generate
+
+    pretrained = _shipped_entry()
+    G = pretrained.load("dcgan-mnist").G
+    classifier = pretrained.load("mnist-classifier")
+    z = torch.randn(10_000, G.config.nz, 1, 1, generator=torch.Generator().manual_seed(1234))
+    with torch.no_grad():
+        fake = classify(classifier, generate(G, z)).probs
+        real = classify(classifier, load_mnist(train=False).images).probs
+    kl = kl_to_uniform(class_histogram(fake))
+    conf_fake, conf_real = mean_confidence(fake), mean_confidence(real)
+    assert kl <= 0.05, kl
+    assert conf_fake >= 0.95 * conf_real, (conf_fake, conf_real)

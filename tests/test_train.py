@@ -52,7 +52,8 @@ def assert_same_weights(m1, m2):
 
 # ----------------------------------------------------------------------------------------- config
 @pytest.mark.parametrize("kwargs", [dict(steps=-1), dict(steps=5, k=0), dict(steps=5, batch_size=0),
-                                    dict(steps=5, loss="wasserstein")])
+                                    dict(steps=5, loss="wasserstein"), dict(steps=5, lr_decay_from=5),
+                                    dict(steps=5, lr_decay_from=-1)])
 def test_train_config_validation(kwargs):
     with pytest.raises(ValueError):
         TrainConfig(**kwargs)
@@ -334,6 +335,60 @@ def test_resume_refuses_a_checkpoint_from_a_different_config(tmp_path):
     run(steps=4, checkpoint_path=tmp_path / "run", checkpoint_every=2)
     with pytest.raises(ValueError, match="different config"):
         run(steps=4, lr_d=5e-4, checkpoint_path=tmp_path / "run", checkpoint_every=2, resume=True)
+
+
+# ----------------------------------------------------------------------------- learning-rate decay
+def test_linear_decay_sets_the_learning_rate_of_every_step():
+    from gan_utils.train import learning_rate_factor
+
+    cfg = TrainConfig(steps=10, lr_decay_from=6, lr_g=1e-3, lr_d=2e-3)
+    # step s (completed steps before it) uses lr * (10 - s) / 4 from s = 6: 1, 3/4, 1/2, 1/4
+    assert [learning_rate_factor(cfg, s) for s in range(10)] == [1.0] * 7 + [0.75, 0.5, 0.25]
+    seen = []
+    run(steps=10, lr_decay_from=6, callbacks=[lambda st: seen.append(
+        (st.opt_g.param_groups[0]["lr"], st.opt_d.param_groups[0]["lr"]))])
+    assert [round(g / 1e-3, 12) for g, _ in seen] == [1.0] * 7 + [0.75, 0.5, 0.25]
+    assert all(d == g for g, d in seen)  # run() gives both players lr 1e-3
+    # no decay: constant, and the same weights as a run without the field
+    G1, _, h1 = run(steps=6, lr_decay_from=None)
+    G2, _, h2 = run(steps=6)
+    assert_same_weights(G1, G2)
+    assert h1.as_dict() == h2.as_dict()
+
+
+def test_decay_changes_training_only_after_it_starts(tmp_path):
+    _, _, h_const = run(steps=10)
+    _, _, h_decay = run(steps=10, lr_decay_from=6)
+    assert h_const.d_loss[:7] == h_decay.d_loss[:7]  # steps 1..7 use lr * 1
+    assert h_const.d_loss[7:] != h_decay.d_loss[7:]
+
+
+def test_resume_in_the_middle_of_a_decay_is_bit_identical(tmp_path):
+    GA, DA, hA = run(steps=12, lr_decay_from=4)
+
+    def kill(state):
+        if state.step == 9:
+            raise Killed
+
+    with pytest.raises(Killed):
+        run(steps=12, lr_decay_from=4, checkpoint_path=tmp_path / "run", checkpoint_every=4, callbacks=[kill])
+    GB, DB, hB = run(steps=12, lr_decay_from=4, init_seed=3, checkpoint_path=tmp_path / "run",
+                     checkpoint_every=4, resume=True)  # resumes at step 8, inside the decay
+    assert_same_weights(GA, GB)
+    assert_same_weights(DA, DB)
+    assert hA.as_dict() == hB.as_dict()
+
+
+def test_a_constant_run_extends_into_a_decay_that_starts_where_it_stopped(tmp_path):
+    # 6 constant steps, extended to 10 steps with decay from step 6 == 10 steps with decay from 6;
+    # a decay that would have begun before the checkpoint's step is refused
+    run(steps=6, checkpoint_path=tmp_path / "run", checkpoint_every=3)
+    with pytest.raises(ValueError, match="different config"):
+        run(steps=10, lr_decay_from=4, checkpoint_path=tmp_path / "run", checkpoint_every=3, resume=True)
+    G1, _, h1 = run(steps=10, lr_decay_from=6, init_seed=5, checkpoint_path=tmp_path / "run", checkpoint_every=3, resume=True)
+    G2, _, h2 = run(steps=10, lr_decay_from=6)
+    assert h1.as_dict() == h2.as_dict()
+    assert_same_weights(G1, G2)
 
 
 def test_checkpoints_are_written_every_n_steps_and_at_the_end(tmp_path):

@@ -243,6 +243,7 @@ class GeneratedDigitMetrics:
     class_counts: tuple[int, ...]  # histogram of predicted classes
     class_kl: float  # KL(histogram || uniform), nats; 0 balanced, log 10 one class only
     confidence: float  # mean max-softmax
+    confidence_se: float  # its standard error over the n images, sd / sqrt(n) (0 for one image)
     inception_score: float  # exp(E KL(p(y|x) || p(y))), mean over splits; in [1, 10]
     inception_score_std: float  # sd over splits (0 with one split)
     frechet_distance: float | None  # to the reference images in f(x) space; None without them
@@ -284,10 +285,12 @@ def evaluate_generator_samples(
     if reference is not None:
         reference_features = classify(classifier, reference, batch_size).features
     fd = None if reference_features is None else frechet_distance(reference_features, out.features)
+    top = _check_probs(out.probs).max(axis=1)  # each image's max-softmax
+    se = float(top.std(ddof=1) / np.sqrt(len(top))) if len(top) > 1 else 0.0
     return GeneratedDigitMetrics(
         n=len(images), class_counts=tuple(int(c) for c in counts), class_kl=kl_to_uniform(counts),
-        confidence=mean_confidence(out.probs), inception_score=is_mean, inception_score_std=is_std,
-        frechet_distance=fd,
+        confidence=mean_confidence(out.probs), confidence_se=se, inception_score=is_mean,
+        inception_score_std=is_std, frechet_distance=fd,
     )
 
 

@@ -116,8 +116,8 @@ class DCGANConfig:
     Two depth knobs go beyond the paper (default 0, the paper's depth): ``g_extra_layers`` /
     ``d_extra_layers`` add that many 3x3 stride-1 conv + BN + ReLU (G) / LeakyReLU (D) blocks at the
     coarsest resolution s0 x s0, right after G's projection and right before D's logit. At S = 28 the
-    paper's layout leaves G with only two hidden layers and D's logit with a receptive field of about
-    half the image; one extra block in each is what the shipped ``dcgan-mnist`` generator uses (like
+    paper's layout leaves G with only two hidden layers, and each 7x7 feature under D's logit sees
+    10 x 10 pixels, about a third of the image side; one extra block in each is what the shipped ``dcgan-mnist`` generator uses (like
     the ``n_extra_layers`` option of Arjovsky et al.'s WGAN code, but at the coarse end, where it is cheap).
     """
 

@@ -107,6 +107,8 @@ def test_evaluate_generator_samples_matches_the_parts():
     assert out.n == 40 and sum(out.class_counts) == 40
     assert out.class_kl == pytest.approx(metrics.kl_to_uniform(metrics.class_histogram(probs)))
     assert out.confidence == pytest.approx(metrics.mean_confidence(probs))
+    top = probs.max(dim=1).values.double()
+    assert out.confidence_se == pytest.approx(float(top.std() / 40 ** 0.5), rel=1e-6)  # torch: ddof = 1
     assert (out.inception_score, out.inception_score_std) == pytest.approx(metrics.inception_score(probs, 2))
     assert out.frechet_distance == pytest.approx(metrics.classifier_frechet_distance(ref, images, clf))
     assert metrics.evaluate_generator_samples(images, clf).frechet_distance is None

@@ -1,13 +1,23 @@
 """Shared code for the book *GAN Theory, Hands-On*.
 
-One concept per module. The core: ``runtime`` (profile, device, seed), ``data`` (MNIST and toy
-distributions), ``models`` (MLPs, DCGAN), ``losses``, ``train`` (Algorithm 1), ``distributed``,
-``checkpoints``, ``metrics``, ``classifier`` and ``pretrained`` (the shipped networks), and
-``plotting`` (all figures). Each chapter adds the modules of its own concepts: ``density``,
-``minimax``, ``optimal_discriminator``, ``divergences``, ``generator_gradients``, ``saddle``,
-``collapse_mechanisms``, ``remedies``, ``benchmarks2d``, ``support_size``, ``stacked_mnist``,
-``monitor``, ``guideline_ablation``, ``latent``, ``attributes``, ``inversion``, ``restoration``,
-``concepts`` and ``dissection``.
+The package has a ground floor and one floor per part of the book; a module imports only from its
+own floor and the floors below (``tests/test_layout.py`` checks this from the import graph).
+
+* **Core** (the modules directly in ``gan_utils``), used by every chapter: ``runtime`` (profile,
+  device, seed), ``data`` (MNIST and the toy distributions), ``models`` (MLPs, DCGAN, ``generate``),
+  ``losses``, ``train`` (Algorithm 1 and the harness around it), ``checkpoints``, ``distributed``,
+  ``classifier`` and ``pretrained`` (the shipped networks), ``digit_metrics`` (generated digits scored
+  by the classifier) and ``plotting`` (the style and the figures every chapter uses).
+* :mod:`gan_utils.foundations` -- part I, chapters 1-4: ``density``, ``minimax``,
+  ``optimal_discriminator``, ``divergences``.
+* :mod:`gan_utils.dynamics` -- part II, chapters 5-6: ``generator_gradients``, ``saddle``,
+  ``kl_directions``, ``mode_coverage``, ``stacked_mnist``, ``support_size``, ``unrolled``, ``pacgan``,
+  ``minibatch_std``.
+* :mod:`gan_utils.images` -- part III, chapters 7-10: ``digit_monitor``, ``guideline_ablation``,
+  ``latent``, ``attributes``, ``inversion``, ``restoration``, ``digit_shapes``, ``dissection``.
+
+One concept per module; each part keeps its figures beside its computations, in ``<topic>_plots``
+modules.
 """
 from gan_utils.runtime import by_profile, describe_runtime, get_device, get_profile, seed_everything
 

@@ -1,6 +1,6 @@
 """A small MNIST digit classifier: the ruler for generated digits (book chapters 7 onward).
 
-Generated digits are judged by what a fixed classifier makes of them (:mod:`gan_utils.metrics`):
+Generated digits are judged by what a fixed classifier makes of them (:mod:`gan_utils.digit_metrics`):
 which classes appear and how often, how confident it is, and how far the generated images' features
 lie from the real ones'. This module defines that classifier, trains it, and runs it in batches.
 

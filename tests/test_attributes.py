@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from gan_utils.attributes import (
+from gan_utils.images.attributes import (
     attribute_direction, exemplar_direction, measure_attributes, shift, skeleton_length, skeletonize,
     slant, stroke_thickness,
 )

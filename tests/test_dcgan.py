@@ -204,7 +204,7 @@ def test_shipped_generator_meets_the_chapter_targets():
     (noise seed 1234, eval mode) scored by the shipped classifier against the 10 000 test digits.
     Class KL to uniform <= 0.05 nats; mean confidence within 5% of the real digits' (>= 0.95 x real)."""
     from gan_utils.data import load_mnist
-    from gan_utils.metrics import evaluate_generator_samples
+    from gan_utils.digit_metrics import evaluate_generator_samples
     from gan_utils.models import generate
 
     pretrained = _shipped_entry()

@@ -1,4 +1,4 @@
-"""Unit tests for gan_utils.density (book chapter 1), against closed forms where they exist."""
+"""Unit tests for gan_utils.foundations.density (book chapter 1), against closed forms where they exist."""
 import math
 
 import numpy as np
@@ -7,11 +7,11 @@ import torch
 from scipy import stats
 
 from gan_utils.data import GaussianMixture1D
-from gan_utils.density import (
+from gan_utils.foundations.density import (
     components_for_variance, entropy, expected_log_likelihood, fit_gmm_em, pca_spectrum,
     random_images, sample_log_likelihood,
 )
-from gan_utils.metrics import kl_divergence
+from gan_utils.foundations.divergences import kl_divergence
 
 GRID = np.linspace(-20.0, 20.0, 40001)
 
@@ -38,7 +38,7 @@ def test_expected_log_likelihood_is_minus_entropy_minus_gaussian_kl():
     e = expected_log_likelihood(lambda t: stats.norm.pdf(t, m1, s1), lambda t: stats.norm.logpdf(t, m2, s2),
                                 (-15.0, 15.0), points=(m1, m2))
     assert e == pytest.approx(-h - kl, abs=1e-9)
-    # and the grid KL of gan_utils.metrics agrees with the same closed form
+    # and the grid KL of gan_utils.digit_metrics agrees with the same closed form
     assert kl_divergence(stats.norm.pdf(GRID, m1, s1), stats.norm.pdf(GRID, m2, s2), GRID) == pytest.approx(kl, abs=1e-9)
 
 
@@ -115,7 +115,7 @@ def test_chapter1_plots_return_labelled_figures():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from gan_utils.plotting import plot_implicit_samples, plot_mle_fit, plot_pca_spectrum
+    from gan_utils.foundations.density_plots import plot_implicit_samples, plot_mle_fit, plot_pca_spectrum
 
     x = np.linspace(-4, 4, 201)
     p = stats.norm.pdf(x)

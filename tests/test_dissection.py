@@ -1,10 +1,10 @@
-"""Hooks, thresholds, IoU and interventions of gan_utils.dissection on a small random DCGAN."""
+"""Hooks, thresholds, IoU and interventions of gan_utils.images.dissection on a small random DCGAN."""
 import numpy as np
 import pytest
 import torch
 
-from gan_utils import dissection as dis
-from gan_utils.concepts import segment
+from gan_utils.images import dissection as dis
+from gan_utils.images.digit_shapes import segment
 from gan_utils.models import DCGANConfig, DCGANGenerator
 
 

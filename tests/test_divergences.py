@@ -1,5 +1,5 @@
-"""Tests for gan_utils.divergences against closed forms (Gaussian KL, uniform JSD), the grid
-trapezoid rule of gan_utils.metrics, and central finite differences."""
+"""Tests for gan_utils.foundations.divergences against closed forms (Gaussian KL, uniform JSD), the grid
+trapezoid rule of gan_utils.digit_metrics, and central finite differences."""
 import math
 
 import numpy as np
@@ -8,10 +8,10 @@ from scipy import stats
 from scipy.integrate import quad
 
 from gan_utils.data import GaussianMixture1D
-from gan_utils.divergences import (
+from gan_utils.foundations.divergences import (
     integrate_1d, jsd, jsd_shift_derivative, kl, mixture_pdf, normal_pdf, value_at_optimum,
 )
-from gan_utils.metrics import js_divergence
+from gan_utils.foundations.divergences import js_divergence
 
 LOG2 = math.log(2.0)
 

@@ -1,4 +1,4 @@
-"""Tests for gan_utils.generator_gradients (book chapter 5) against closed forms and finite differences."""
+"""Tests for gan_utils.dynamics.generator_gradients (book chapter 5) against closed forms and finite differences."""
 import math
 
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 import torch
 from scipy import stats
 
-from gan_utils.divergences import jsd, kl
-from gan_utils.generator_gradients import (
+from gan_utils.foundations.divergences import jsd, kl
+from gan_utils.dynamics.generator_gradients import (
     central_difference, closed_form_logit_gradients, frozen_generator_loss, logit_gradients,
     lsgan_generator_objective, lsgan_optimal_discriminator, pearson_chi2,
 )

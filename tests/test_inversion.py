@@ -1,4 +1,4 @@
-"""Tests of gan_utils.inversion: PSNR against its formula and torchmetrics, the prior terms in closed
+"""Tests of gan_utils.images.inversion: PSNR against its formula and torchmetrics, the prior terms in closed
 form, stochastic clipping, masked data term, and batched inversion on a tiny generator."""
 import math
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
-from gan_utils.inversion import (
+from gan_utils.images.inversion import (
     Encoder, EncoderTrainConfig, InversionConfig, data_term, encode, invert, prior_term, psnr,
     relative_latent_error, stochastic_clip_, train_encoder,
 )
@@ -107,7 +107,7 @@ def test_encoder_learns_codes_of_tiny_generator():
 
 
 def test_jacobian_singular_values_match_finite_differences():
-    from gan_utils.inversion import jacobian_singular_values
+    from gan_utils.images.inversion import jacobian_singular_values
     G = tiny_g()
     z = torch.randn(1, 8, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     G = G.double()

@@ -6,7 +6,7 @@ import pytest
 import torch
 from scipy import integrate, stats
 
-from gan_utils.latent import (
+from gan_utils.images.latent import (
     chi_stats, concept_arithmetic, decode, interpolate, jitter, lerp, lerp_norm_scale,
     nearest_neighbour_distances, norms, path_profiles, slerp,
 )

@@ -1,4 +1,4 @@
-"""Unit tests for gan_utils.minimax (book chapter 2), against direct formulas and closed forms."""
+"""Unit tests for gan_utils.foundations.minimax (book chapter 2), against direct formulas and closed forms."""
 import math
 
 import matplotlib
@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy import integrate, stats
 
-from gan_utils.minimax import (
+from gan_utils.foundations.minimax import (
     NormalToUniform, Snapshot, optimal_discriminator, snapshot_scores, take_snapshot,
     uniform_prior_generator, value_function,
 )
@@ -114,7 +114,7 @@ def test_take_snapshot_records_the_map_and_the_samples():
 def test_plots_return_figures():
     import matplotlib.pyplot as plt
 
-    from gan_utils.plotting.minimax import plot_figure1, plot_k_ablation, plot_snapshot_grid, snapshot_slider
+    from gan_utils.foundations.minimax_plots import plot_figure1, plot_k_ablation, plot_snapshot_grid, snapshot_slider
 
     x = np.linspace(-3, 3, 61)
     p = stats.norm.pdf(x)

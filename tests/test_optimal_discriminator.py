@@ -1,4 +1,4 @@
-"""Tests for gan_utils.optimal_discriminator (book chapter 3) against closed forms, scipy and finite differences."""
+"""Tests for gan_utils.foundations.optimal_discriminator (book chapter 3) against closed forms, scipy and finite differences."""
 import math
 
 import matplotlib
@@ -11,7 +11,7 @@ import torch  # noqa: E402
 from scipy import integrate, optimize, stats  # noqa: E402
 
 from gan_utils.data import GaussianMixture1D  # noqa: E402
-from gan_utils.optimal_discriminator import (  # noqa: E402
+from gan_utils.foundations.optimal_discriminator import (  # noqa: E402
     bernoulli_kl, central_interval, discriminator_on_grid, input_gradients, logit_gradients, mixture_score,
     optimal_discriminator, optimal_logit, optimal_logit_gradients, pointwise_argmax, pointwise_objective,
     posterior_real, train_discriminator, value_on_grid,
@@ -273,7 +273,7 @@ def test_train_discriminator_is_deterministic_and_validates():
 
 # -------------------------------------------------------------------------------------- plotting
 def test_plots_return_labelled_figures():
-    from gan_utils.plotting.optimal_discriminator import (
+    from gan_utils.foundations.optimal_discriminator_plots import (
         plot_d_training, plot_discriminator_fit, plot_extrapolation, plot_pointwise_objective,
     )
     x = np.linspace(-4, 6, 101)

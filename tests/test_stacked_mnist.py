@@ -7,7 +7,7 @@ import torch
 
 from gan_utils.data import load_mnist
 from gan_utils.pretrained import load
-from gan_utils.stacked_mnist import mode_ids, score_modes, stacked_labels, stacked_sampler
+from gan_utils.dynamics.stacked_mnist import mode_ids, score_modes, stacked_labels, stacked_sampler
 
 
 def test_score_modes_known_answers():

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import torch
 
-from gan_utils.support_size import (birthday_test, calibrate_threshold, closest_pair, nearest_neighbour_distances,
+from gan_utils.dynamics.support_size import (birthday_test, calibrate_threshold, closest_pair, nearest_neighbour_distances,
                                     uniform_collision_probability)
 
 

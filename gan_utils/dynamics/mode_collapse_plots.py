@@ -1,0 +1,110 @@
+"""Figures of chapter 6 (mode collapse). Every function returns the Figure."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+from matplotlib.ticker import NullFormatter
+import numpy as np
+import torch
+from scipy import stats
+
+from gan_utils.plotting import COLORS
+
+
+def plot_best_response(x: np.ndarray, d_values: np.ndarray, before: np.ndarray, after: np.ndarray) -> plt.Figure:
+    """A fixed D(x) (blue) and histograms of G's samples before and after training against it."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    ax.plot(x, d_values, color=COLORS["discriminator"], label="fixed D(x)")
+    ax.axvline(x[np.argmax(d_values)], color=COLORS["discriminator"], ls=":", lw=1, label="arg max D")
+    ax2 = ax.twinx()
+    bins = np.linspace(x.min(), x.max(), 121)
+    ax2.hist(before, bins=bins, density=True, color="gray", alpha=0.4, label="G's samples, before")
+    ax2.hist(after, bins=bins, density=True, color=COLORS["generator"], alpha=0.6, label="G's samples, after")
+    ax.set(xlabel="x", ylabel="D(x)", ylim=(0, 1), title="best response of G to a fixed D")
+    ax2.set_ylabel("sample density (1/unit of x)")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_kl_fits(x: np.ndarray, p: np.ndarray, q_forward: np.ndarray, q_reverse: np.ndarray) -> plt.Figure:
+    """p_data (black) and the two Gaussian fits: forward KL(p||q) and reverse KL(q||p)."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    ax.plot(x, p, color=COLORS["data"], lw=2, label=r"$p_\mathrm{data}$ (two modes)")
+    ax.plot(x, q_forward, color=COLORS["accent"], ls="--", label=r"argmin KL$(p\|q)$: mean seeking (MLE)")
+    ax.plot(x, q_reverse, color=COLORS["generator"], label=r"argmin KL$(q\|p)$: mode seeking")
+    ax.set(xlabel="x", ylabel="density (1/unit of x)", title="one Gaussian fitted to two modes")
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _scatter_kde(ax: plt.Axes, samples: np.ndarray, means: np.ndarray, lim: float) -> None:
+    ax.scatter(means[:, 0], means[:, 1], s=30, marker="x", color=COLORS["data"], lw=1.2, zorder=3)
+    ax.scatter(samples[:, 0], samples[:, 1], s=2, color=COLORS["generator"], alpha=0.3, lw=0)
+    inside = np.all(np.abs(samples) < lim, axis=1)
+    pts = samples[inside]
+    if len(pts) > 10 and np.linalg.matrix_rank(np.cov(pts.T)) == 2:
+        g = np.linspace(-lim, lim, 80)
+        xx, yy = np.meshgrid(g, g)
+        dens = stats.gaussian_kde(pts.T, bw_method=0.15)(np.vstack([xx.ravel(), yy.ravel()])).reshape(xx.shape)
+        ax.contour(xx, yy, dens, levels=5, colors=COLORS["generator"], linewidths=0.6)
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
+
+
+def plot_samples_over_training(snapshots: Mapping[str, Sequence[tuple[int, torch.Tensor]]], means: torch.Tensor,
+                               lim: float) -> plt.Figure:
+    """Rows: methods; columns: generator steps. Generated samples (green dots, KDE contours) and the
+    data means (black crosses)."""
+    names = list(snapshots)
+    ncol = max(len(v) for v in snapshots.values())
+    fig, axes = plt.subplots(len(names), ncol, figsize=(2.3 * ncol, 2.4 * len(names)), squeeze=False)
+    mu = torch.as_tensor(means).cpu().numpy()
+    for r, name in enumerate(names):
+        for c in range(ncol):
+            ax = axes[r, c]
+            if c >= len(snapshots[name]):
+                ax.set_axis_off()
+                continue
+            step, x = snapshots[name][c]
+            _scatter_kde(ax, torch.as_tensor(x).cpu().numpy(), mu, lim)
+            ax.set_title(f"{name}, step {step}", fontsize=9)
+            ax.tick_params(labelsize=7)
+            if c == 0:
+                ax.set_ylabel("$x_2$")
+            if r == len(names) - 1:
+                ax.set_xlabel("$x_1$")
+    fig.tight_layout()
+    return fig
+
+
+def plot_mode_histogram(counts: np.ndarray, title: str, xlabel: str = "mode") -> plt.Figure:
+    """Counts of samples per mode (or class), with the uniform level dashed."""
+    counts = np.asarray(counts)
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.bar(np.arange(len(counts)), counts, color=COLORS["generator"], width=0.8 if len(counts) < 50 else 1.0)
+    ax.axhline(counts.sum() / len(counts), color=COLORS["data"], ls="--", lw=1, label="uniform")
+    ax.set(xlabel=xlabel, ylabel="number of samples", title=title)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_birthday(results: Mapping[str, object], support_note: str = "") -> plt.Figure:
+    """Share of batches holding a near-duplicate pair vs batch size s, one line per sample source."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    colors = [COLORS["generator"], COLORS["data"], COLORS["accent"], COLORS["discriminator"]]
+    for (name, res), color in zip(results.items(), colors):
+        ax.plot(res.sizes, res.collision_prob, "o-", color=color, label=name)
+    ax.axhline(0.5, color="gray", ls="--", lw=0.8)
+    ax.set(xscale="log", xlabel="batch size s (samples)", ylabel="P(near-duplicate pair in batch)",
+           ylim=(-0.03, 1.03), title="birthday-paradox test" + (f" ({support_note})" if support_note else ""))
+    sizes = sorted({int(v) for res in results.values() for v in res.sizes})
+    ax.set_xticks(sizes, [str(v) for v in sizes])  # label the batch sizes tried (after set_xscale)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.legend(fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,328 @@
+"""GAN inversion: find a latent code z with G(z) close to an image x (book chapter 9).
+
+Three ways, all batched (many images are inverted at once as one (N, nz) parameter tensor, and
+every image's code gets its own gradient, because the batch loss is a *sum* of per-image losses):
+
+* **Optimisation** (:func:`invert`), eq-ch09-objective::
+
+      z_hat = argmin_z  L(z) = (1/|O|) sum_{p in O} (A(G(z)) - y)_p^2  +  lambda R(z)
+
+  with Adam and a cosine-decayed learning rate. ``A`` is the degradation (identity for plain
+  inversion; see :mod:`gan_utils.images.restoration`), ``O`` the observed entries of y (all of them
+  unless a mask is given). The prior term R is one of
+
+  - ``"none"``: R = 0;
+  - ``"gauss"``: R(z) = ||z||^2 / nz, the negative log-density of p_z = N(0, I) up to constants and a
+    scale (MAP estimation), eq-ch09-prior-gauss;
+  - ``"chi"``: R(z) = (||z|| / sqrt(nz) - 1)^2, which pulls ||z|| to the shell where N(0, I) puts its
+    mass (||z|| concentrates at sqrt(nz)) without pulling z to 0, eq-ch09-prior-chi.
+
+  ``restarts`` > 1 runs that many random initialisations per image and keeps, per image, the one
+  with the lowest final data term (best-of-n).
+
+* **Stochastic clipping** (Lipton & Tripathi 2017): after every Adam step, each component of z that
+  left [-a, a] is replaced by a fresh draw from Uniform[-a, a] (:func:`stochastic_clip_`). The paper
+  uses a uniform prior on [-1, 1] and a = 1; our generator was trained with p_z = N(0, I), whose
+  support is unbounded, so we clip at a = 4 (a standard normal component exceeds 4 in absolute value
+  with probability 6.3e-5). This is the deviation from the paper.
+
+* **Encoder** (:class:`Encoder`, :func:`train_encoder`): a small CNN E trained by regression on pairs
+  (G(z), z) with z ~ p_z, loss ||E(G(z)) - z||^2 (eq-ch09-encoder); one forward pass per image.
+  **Hybrid**: E(x) as the initial code of :func:`invert` (``z_init``).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, NamedTuple, Sequence
+
+import torch
+from torch import nn
+
+PRIORS = ("none", "gauss", "chi")
+
+
+@dataclass(frozen=True)
+class InversionConfig:
+    """Everything that defines an optimisation-based inversion run."""
+
+    steps: int = 300
+    lr: float = 0.1  # Adam's initial step size; cosine-decayed to lr * final_lr_fraction
+    final_lr_fraction: float = 0.01
+    prior: str = "none"
+    prior_weight: float = 0.0  # lambda of eq-ch09-objective
+    restarts: int = 1  # random initialisations per image (best-of-n)
+    clip: float | None = None  # stochastic clipping bound a; None = no clipping
+    init_scale: float = 1.0  # random initial codes ~ N(0, init_scale^2 I)
+
+    def __post_init__(self) -> None:
+        if self.steps < 1 or self.restarts < 1:
+            raise ValueError(f"steps and restarts must be positive: {self}")
+        if self.lr <= 0 or not 0 < self.final_lr_fraction <= 1:
+            raise ValueError(f"need lr > 0 and 0 < final_lr_fraction <= 1: {self}")
+        if self.prior not in PRIORS:
+            raise ValueError(f"prior {self.prior!r} unknown; use one of {PRIORS}")
+        if self.prior_weight < 0:
+            raise ValueError(f"prior_weight must be >= 0, got {self.prior_weight}")
+        if self.clip is not None and self.clip <= 0:
+            raise ValueError(f"clip bound must be positive, got {self.clip}")
+
+
+class InversionResult(NamedTuple):
+    z: torch.Tensor  # (N, nz) best code per image
+    images: torch.Tensor  # (N, 1, H, W) G(z)
+    loss: torch.Tensor  # (N,) final data term of the kept code
+    all_z: torch.Tensor  # (R, N, nz) final codes of every restart
+    all_loss: torch.Tensor  # (R, N) final data term of every restart
+    history: list[float]  # mean data term over all codes, per step
+    seconds: float  # wall-clock time of the optimisation
+
+
+def prior_term(z: torch.Tensor, prior: str) -> torch.Tensor:
+    """R(z) per code (eq-ch09-prior-gauss / eq-ch09-prior-chi): shape (N,) for codes (N, nz)."""
+    if prior not in PRIORS:
+        raise ValueError(f"prior {prior!r} unknown; use one of {PRIORS}")
+    nz = z.shape[1]
+    if prior == "none":
+        return z.new_zeros(len(z))
+    if prior == "gauss":
+        return (z * z).sum(1) / nz
+    return (z.norm(dim=1) / math.sqrt(nz) - 1.0) ** 2
+
+
+def data_term(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-image mean squared error over the observed entries: shape (N,).
+
+    ``mask`` (broadcastable to ``target``; 1 = observed, 0 = missing) restricts the sum to observed
+    entries and divides by their number, so missing pixels never enter the loss or its gradient.
+    """
+    if pred.shape != target.shape:
+        raise ValueError(f"prediction {tuple(pred.shape)} and target {tuple(target.shape)} differ in shape")
+    sq = (pred - target) ** 2
+    if mask is None:
+        return sq.flatten(1).mean(1)
+    m = mask.to(sq.dtype).expand_as(sq)
+    count = m.flatten(1).sum(1)
+    if (count == 0).any():
+        raise ValueError("every image needs at least one observed entry")
+    return (sq * m).flatten(1).sum(1) / count
+
+
+@torch.no_grad()
+def stochastic_clip_(z: torch.Tensor, bound: float, generator: torch.Generator | None = None) -> int:
+    """In place: components with |z_i| > bound are redrawn from Uniform[-bound, bound] (Lipton &
+    Tripathi 2017). Returns how many were redrawn."""
+    out = z.abs() > bound
+    n = int(out.sum())
+    if n:
+        fresh = (torch.rand(n, generator=generator, device=z.device if generator is None else generator.device)
+                 .to(z.device, z.dtype) * 2 - 1) * bound
+        z[out] = fresh
+    return n
+
+
+def invert(
+    G: nn.Module,
+    target: torch.Tensor,
+    config: InversionConfig = InversionConfig(),
+    *,
+    degrade: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    mask: torch.Tensor | None = None,
+    z_init: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+    progress: bool = False,
+) -> InversionResult:
+    """Minimise eq-ch09-objective over z for every image of ``target`` at once.
+
+    ``target`` is y = A(x) (N, ...) with ``degrade`` = A applied to G(z) (identity when None);
+    ``mask`` marks observed entries of y. ``z_init`` (N, nz) replaces the random start of the first
+    restart (the hybrid method); further restarts start from N(0, init_scale^2 I) draws made with
+    ``generator`` (on its device; default the CPU stream). G must be in eval mode (BatchNorm uses
+    its running statistics, so each image's code is independent of the others in the batch).
+    """
+    if G.training:
+        raise ValueError("put G in eval mode before inverting (BatchNorm must use running statistics)")
+    cfg = config
+    nz = G.config.nz
+    n = len(target)
+    device = target.device
+    R = cfg.restarts
+    gen_dev = generator.device if generator is not None else torch.device("cpu")
+    z0 = torch.randn((R, n, nz), generator=generator, device=gen_dev).to(device) * cfg.init_scale
+    if z_init is not None:
+        if z_init.shape != (n, nz):
+            raise ValueError(f"z_init must have shape ({n}, {nz}), got {tuple(z_init.shape)}")
+        z0[0] = z_init.detach().to(device)
+    z = z0.reshape(R * n, nz).clone().requires_grad_(True)
+    y = target.repeat(R, *([1] * (target.dim() - 1)))
+    m = mask
+    if mask is not None and mask.shape[0] == n and n > 1:  # one mask per image: repeat per restart
+        m = mask.repeat(R, *([1] * (mask.dim() - 1)))
+    forward = degrade if degrade is not None else (lambda img: img)
+    opt = torch.optim.Adam([z], lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr * cfg.final_lr_fraction)
+    history: list[float] = []
+    steps = range(cfg.steps)
+    if progress:
+        from tqdm.auto import tqdm
+        steps = tqdm(steps, desc="invert", leave=False)
+    start = time.perf_counter()
+    for _ in steps:
+        opt.zero_grad(set_to_none=True)
+        d = data_term(forward(G(z)), y, m)
+        loss = d + cfg.prior_weight * prior_term(z, cfg.prior) if cfg.prior_weight > 0 else d
+        loss.sum().backward()  # a sum: each code's gradient is that of its own image's loss
+        opt.step()
+        sched.step()
+        if cfg.clip is not None:
+            stochastic_clip_(z, cfg.clip, generator)
+        history.append(float(d.detach().mean()))
+    with torch.no_grad():
+        images = G(z)
+        final = data_term(forward(images), y, m).reshape(R, n)
+    seconds = time.perf_counter() - start
+    all_z = z.detach().reshape(R, n, nz)
+    best = final.argmin(0)  # (n,)
+    idx = torch.arange(n, device=device)
+    images = images.reshape(R, n, *images.shape[1:])[best, idx]
+    return InversionResult(all_z[best, idx], images, final[best, idx], all_z, final, history, seconds)
+
+
+def relative_latent_error(z_hat: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """||z_hat - z|| / ||z|| per code, shape (N,) (eq-ch09-recovery)."""
+    if z_hat.shape != z.shape:
+        raise ValueError(f"shapes differ: {tuple(z_hat.shape)} vs {tuple(z.shape)}")
+    z_hat, z = z_hat.reshape(len(z), -1), z.reshape(len(z), -1)
+    return (z_hat - z).norm(dim=1) / z.norm(dim=1)
+
+
+def psnr(x: torch.Tensor, ref: torch.Tensor, peak_to_peak: float = 2.0) -> torch.Tensor:
+    """Peak signal-to-noise ratio per image in dB, 10 log10(peak_to_peak^2 / MSE) (eq-ch09-psnr).
+
+    ``peak_to_peak`` is the range of the pixel values: 2 for images in [-1, 1].
+    """
+    if x.shape != ref.shape:
+        raise ValueError(f"shapes differ: {tuple(x.shape)} vs {tuple(ref.shape)}")
+    mse = ((x - ref) ** 2).flatten(1).mean(1)
+    return 10.0 * torch.log10(peak_to_peak ** 2 / mse.clamp_min(1e-12))
+
+
+# --------------------------------------------------------------------------------------------------
+# Encoder-based inversion
+# --------------------------------------------------------------------------------------------------
+class Encoder(nn.Module):
+    """E: images (N, 1, 28, 28) in [-1, 1] -> codes (N, nz).
+
+        Conv(1, c, 4, 2, 1) LReLU          # (N, c, 14, 14)
+        Conv(c, 2c, 4, 2, 1) BN LReLU      # (N, 2c, 7, 7)
+        Flatten, Linear(2c*49, 256) LReLU, Linear(256, nz)
+    """
+
+    def __init__(self, nz: int = 100, width: int = 32):
+        super().__init__()
+        if nz < 1 or width < 1:
+            raise ValueError(f"nz and width must be positive, got {nz}, {width}")
+        self.nz = nz
+        self.net = nn.Sequential(
+            nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(width, 2 * width, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * width), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(2 * width * 49, 256), nn.LeakyReLU(0.2), nn.Linear(256, nz),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or tuple(x.shape[1:]) != (1, 28, 28):
+            raise ValueError(f"expected images of shape (N, 1, 28, 28), got {tuple(x.shape)}")
+        return self.net(x)
+
+
+@dataclass(frozen=True)
+class EncoderTrainConfig:
+    steps: int = 1000
+    batch_size: int = 128
+    lr: float = 1e-3
+    width: int = 32
+
+
+def train_encoder(
+    G: nn.Module,
+    config: EncoderTrainConfig,
+    device: torch.device | str,
+    generator: torch.Generator | None = None,
+    callbacks: Sequence[Callable[[int, dict], None]] = (),
+    progress: bool = True,
+) -> tuple[Encoder, dict[str, list[float]]]:
+    """Train E on fresh pairs (G(z), z), z ~ N(0, I), by minimising the mean of ||E(G(z)) - z||^2 / nz
+    (eq-ch09-encoder) with Adam and a cosine-decayed learning rate. Returns (E in eval mode, history
+    with key "loss"); each callback gets (step, {"loss": value})."""
+    if config.steps < 1 or config.batch_size < 1:
+        raise ValueError(f"steps and batch_size must be positive: {config}")
+    nz = G.config.nz
+    E = Encoder(nz, config.width).to(device)
+    opt = torch.optim.Adam(E.parameters(), lr=config.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=config.steps, eta_min=config.lr * 0.01)
+    gen_dev = generator.device if generator is not None else torch.device("cpu")
+    history: dict[str, list[float]] = {"loss": []}
+    steps = range(config.steps)
+    if progress:
+        from tqdm.auto import tqdm
+        steps = tqdm(steps, desc="encoder", leave=False)
+    E.train()
+    for step in steps:
+        z = torch.randn((config.batch_size, nz), generator=generator, device=gen_dev).to(device)
+        with torch.no_grad():
+            x = G(z)
+        loss = ((E(x) - z) ** 2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        history["loss"].append(float(loss.detach()))
+        for cb in callbacks:
+            cb(step, {"loss": history["loss"][-1]})
+    return E.eval(), history
+
+
+@torch.no_grad()
+def encode(E: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    """E(x) in eval mode, in batches: (N, nz)."""
+    E.eval()
+    return torch.cat([E(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
+
+
+def out_of_distribution_inputs(digit: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+    """Three inputs far from MNIST, each (1, 1, 28, 28) in [-1, 1], for the limits of inversion:
+
+    * ``"rotated digit"``: ``digit`` (1, 1, 28, 28) turned by 90 degrees;
+    * ``"letter H"``: a letter drawn from three strokes (two vertical bars and a cross bar, 3 px wide);
+    * ``"noise"``: i.i.d. Uniform[-1, 1] pixels drawn with ``generator``.
+    """
+    if digit.shape != (1, 1, 28, 28):
+        raise ValueError(f"expected one digit of shape (1, 1, 28, 28), got {tuple(digit.shape)}")
+    letter = -torch.ones(1, 1, 28, 28)
+    letter[..., 5:23, 7:10] = 1.0  # left bar
+    letter[..., 5:23, 18:21] = 1.0  # right bar
+    letter[..., 13:16, 7:21] = 1.0  # cross bar
+    dev = generator.device if generator is not None else torch.device("cpu")
+    noise = torch.rand((1, 1, 28, 28), generator=generator, device=dev) * 2 - 1
+    return {"rotated digit": torch.rot90(digit, 1, dims=(2, 3)),
+            "letter H": letter.to(digit.device), "noise": noise.to(digit.device)}
+
+
+def jacobian_singular_values(G: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """Singular values (N, nz), descending, of the Jacobian dG(z)/dz (pixels x nz) at each code of
+    ``z`` (N, nz). Small singular values are directions of z along which G(z) barely moves: there the
+    pixel loss cannot pin the code down (eq-ch09-local)."""
+    if z.dim() != 2 or z.shape[1] != G.config.nz:
+        raise ValueError(f"expected codes of shape (N, {G.config.nz}), got {tuple(z.shape)}")
+    import warnings
+
+    out = []
+    with warnings.catch_warnings():  # torch.func emits a FutureWarning about torch.jit.script on first use
+        warnings.simplefilter("ignore", FutureWarning)
+        from torch.func import jacfwd  # forward mode: nz tangents in one batched pass
+
+        for zi in z.detach():
+            J = jacfwd(lambda v: G(v[None]).flatten())(zi)  # (pixels, nz)
+            out.append(torch.linalg.svdvals(J))
+    return torch.stack(out)

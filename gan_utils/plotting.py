@@ -1,6 +1,10 @@
-"""The book's core figures and its one style (colours, fonts, grids).
+"""The book's one style (colours, fonts, grids) and the figures every chapter uses: image grids, loss
+histories, 1-D densities, 2-D scatters.
 
-Functions return the matplotlib Figure so notebooks can save or test it.
+A chapter's own figures live beside its computations, in the ``<topic>_plots`` modules of its part
+(:mod:`gan_utils.foundations`, :mod:`gan_utils.dynamics`, :mod:`gan_utils.images`), and use the
+colours and the style defined here. Functions return the matplotlib Figure so notebooks can save or
+test it.
 """
 from __future__ import annotations
 

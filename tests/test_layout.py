@@ -88,3 +88,23 @@ def test_a_planted_upward_import_is_caught(line, importer):
 def test_downward_imports_are_allowed():
     assert violations({"gan_utils.images.latent": "from gan_utils.foundations.divergences import kl\n"
                                                   "from gan_utils import models"}) == []
+
+
+def test_the_api_page_and_the_package_docstring_describe_this_layout():
+    """book/api.md documents every module, and the package docstring names every computing module
+    under its floor, so the three descriptions of the package cannot drift apart."""
+    import gan_utils
+
+    api = (PACKAGE.parent / "book" / "api.md").read_text()
+    sources = package_sources()
+    assert sorted(m for m in sources if f".. automodule:: {m}\n" not in api) == []
+    doc = gan_utils.__doc__ or ""
+    sections = {floor: doc for floor in FLOORS}  # the docstring's paragraph of each part
+    for floor in ("foundations", "dynamics", "images"):
+        start = doc.index(f":mod:`gan_utils.{floor}`")
+        sections[floor] = doc[start:doc.index("\n* ", start) if "\n* " in doc[start:] else len(doc)]
+    sections["core"] = doc[doc.index("**Core**"):doc.index(":mod:`gan_utils.foundations`")]
+    unnamed = [m for m in sources if m.count(".") >= 1 and not m.endswith("_plots")
+               and m.split(".")[-1] not in FLOORS
+               and f"``{m.split('.')[-1]}``" not in sections[floor_of(m)]]
+    assert unnamed == [], f"modules missing from the package docstring's list of their floor: {unnamed}"

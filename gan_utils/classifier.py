@@ -197,6 +197,9 @@ def train_classifier(
 ) -> tuple[MNISTClassifier, list[float]]:
     """Train a fresh classifier on (images, labels); return it (in eval mode) and the per-step losses.
 
+    A loop of its own, not :func:`gan_utils.step.gan_step` or :mod:`gan_utils.fixed_opponent`: it minimises
+    a supervised loss (cross-entropy against labels, with dropout and shifted batches), not a two-player game.
+
     All randomness (initial weights, dropout, batch order, shifts) follows ``config.seed``, so two
     runs on the same machine, library versions and thread count give the same weights.
     ``callback(step, loss)`` is called after every optimiser step.

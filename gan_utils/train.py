@@ -1,11 +1,10 @@
-"""Algorithm 1 of Goodfellow et al. (2014), book eq. (eq-value) and section "Algorithm 1".
+"""The training harness around Algorithm 1 (book eq. (eq-value) and section "Algorithm 1").
 
-    for each generator step:
-        repeat k times:                       # discriminator: ascend V(D, G)
-            x ~ p_data (m samples), z ~ p_z (m samples)
-            minimise  -[ mean log D(x) + mean log(1 - D(G(z))) ]
-        z ~ p_z (m samples)                   # generator: descend its loss
-        minimise  g_loss(D(G(z)))             # saturating, non-saturating or LSGAN
+:func:`train_gan` runs :func:`gan_utils.step.gan_step`, one iteration of Algorithm 1 (k discriminator
+ascent steps on V(D, G), then one generator descent step), ``config.steps`` times, and adds the
+engineering: devices, DistributedDataParallel under torchrun, bf16 autocast, channels_last,
+torch.compile, learning-rate decay, finite-loss checks, the history, checkpoints and resume,
+callbacks and a progress bar.
 
 Deviations from the paper, stated openly: Adam instead of plain momentum SGD (as nearly every
 implementation since DCGAN), and a choice of generator loss (the paper's Algorithm 1 uses the
@@ -35,8 +34,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from dataclasses import dataclass, field
 from contextlib import nullcontext
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -47,6 +47,7 @@ from tqdm.auto import tqdm
 from gan_utils import distributed as dist_utils
 from gan_utils import losses
 from gan_utils.checkpoints import load_checkpoint, save_checkpoint
+from gan_utils.step import Module, gan_step
 
 LOSSES = ("nonsaturating", "saturating", "lsgan")
 AUTOCAST = ("none", "bf16")
@@ -167,8 +168,7 @@ def tensor_sampler(data: torch.Tensor) -> RealSampler:
 
 def grad_norm(model: nn.Module) -> float:
     """L2 norm of all parameter gradients of ``model`` (0 if none)."""
-    norms = [p.grad.detach().norm() for p in model.parameters() if p.grad is not None]
-    return float(torch.linalg.vector_norm(torch.stack(norms))) if norms else 0.0
+    return float(_grad_norm_tensor(model))
 
 
 def _check_finite(value: float, what: str, step: int, config: TrainConfig) -> None:
@@ -270,6 +270,7 @@ def train_gan(
     resume: bool = False,
     progress: bool = True,
     distributed: bool | None = None,
+    d_for_g: Callable[[TrainState], Module] | None = None,
 ) -> History:
     """Run Algorithm 1 for ``config.steps`` generator steps and return the history.
 
@@ -284,6 +285,9 @@ def train_gan(
     gradients are averaged over ranks, only rank 0 writes checkpoints and shows the progress bar, and at
     the end every rank holds rank 0's buffers. Callbacks run on every rank (write files only where
     :func:`gan_utils.distributed.is_main_process`); they receive the plain (unwrapped) G and D.
+
+    ``d_for_g(state)``, if given, returns the discriminator at which G's loss is evaluated in each step
+    (default: the current D); :func:`gan_utils.dynamics.unrolled.train_unrolled_gan` passes the unrolled D.
     """
     device = torch.device(device)
     if distributed is None:
@@ -330,7 +334,6 @@ def train_gan(
     def as_images(x: torch.Tensor) -> torch.Tensor:
         return x.contiguous(memory_format=torch.channels_last) if config.channels_last and x.dim() == 4 else x
 
-    m = config.batch_size
     bar = tqdm(total=config.steps, initial=state.step, desc=f"GAN ({config.loss}, k={config.k})",
                disable=not progress or rank != 0, leave=True)
     while state.step < config.steps:
@@ -339,36 +342,15 @@ def train_gan(
             for opt, lr in ((opt_g, config.lr_g), (opt_d, config.lr_d)):
                 for group in opt.param_groups:
                     group["lr"] = lr * factor
-        for _ in range(config.k):
-            real = as_images(sample_real(m, rng))
-            z = sample_noise(m, config.z_shape, device, rng)
-            with torch.no_grad(), forward():
-                fake = as_images(G_eval(z))
-            with forward():
-                real_out, fake_out = D_train(real), D_train(fake)
-            real_out, fake_out = real_out.float(), fake_out.float()
-            loss_d = _d_objective(config, real_out, fake_out)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-        gn_d = _grad_norm_tensor(D)
-
-        z = sample_noise(m, config.z_shape, device, rng)
-        D.requires_grad_(False)  # G's step needs gradients through D, not D's own weight gradients
-        try:
-            with forward():
-                fake_out_g = D_gstep(as_images(G_train(z))).float()
-            loss_g = _g_objective(config, fake_out_g)
-            opt_g.zero_grad(set_to_none=True)
-            loss_g.backward()
-        finally:
-            D.requires_grad_(True)
-        opt_g.step()
-
+        out = gan_step(lambda z: as_images(G_eval(z)), D_gstep, opt_g, opt_d,
+                       lambda n: as_images(sample_real(n, rng)), lambda n: sample_noise(n, config.z_shape, device, rng),
+                       config.batch_size, config.k, partial(_d_objective, config), partial(_g_objective, config),
+                       G_update=lambda z: as_images(G_train(z)), D_update=D_train, forward=forward,
+                       d_for_g=None if d_for_g is None else lambda: d_for_g(state))
         # one read from the device per step: losses, D outputs and gradient norms together
         d_val, g_val, d_real, d_fake, gn_d, gn_g = torch.stack([
-            loss_d.detach(), loss_g.detach(), _d_value(config, real_out.detach()),
-            _d_value(config, fake_out.detach()), gn_d.to(loss_d.device), _grad_norm_tensor(G).to(loss_d.device),
+            out.d_loss.detach(), out.g_loss.detach(), _d_value(config, out.d_real.detach()),
+            _d_value(config, out.d_fake.detach()), *(_grad_norm_tensor(M).to(out.d_loss.device) for M in (D, G)),
         ]).tolist()
         _check_finite(d_val, "discriminator loss", state.step + 1, config)  # 1-based, as in History
         _check_finite(g_val, "generator loss", state.step + 1, config)

@@ -9,10 +9,11 @@ from torch.func import functional_call
 from gan_utils import losses
 from gan_utils.data import GaussianMixture1D
 from gan_utils.models import MLP, MLPConfig, mlp_discriminator, mlp_generator
-from gan_utils.dynamics.kl_directions import fit_gaussian_kl, gaussian_kl_objective, mixture_moments, train_against_fixed_d
+from gan_utils.dynamics.kl_directions import fit_gaussian_kl, gaussian_kl_objective, mixture_moments
 from gan_utils.dynamics.minibatch_std import MinibatchStdDiscriminator, minibatch_std
 from gan_utils.dynamics.pacgan import PackedDiscriminator, pack
 from gan_utils.dynamics.unrolled import train_unrolled_gan, unrolled_d_params
+from gan_utils.fixed_opponent import train_generator
 from gan_utils.train import TrainConfig, train_gan, sample_noise
 
 
@@ -75,18 +76,79 @@ def test_packed_and_mbstd_train_with_train_gan():
         assert len(hist) == 3 and all(math.isfinite(v) for v in hist.g_loss)
 
 
-def test_unrolled_zero_steps_equals_vanilla():
-    def run(unrolled: bool):
-        torch.manual_seed(0)
-        G, D = mlp_generator(2, 2, (8,)), mlp_discriminator(2, (8,))
-        cfg = TrainConfig(steps=4, z_shape=(2,), batch_size=16, lr_g=1e-3, lr_d=1e-3)
-        sample = lambda n, g: torch.randn(n, 2, generator=g) + 1
-        if unrolled:
-            train_unrolled_gan(G, D, sample, cfg, "cpu", 0, progress=False)
-        else:
-            train_gan(G, D, sample, cfg, "cpu", progress=False)
-        return torch.cat([p.flatten() for p in G.parameters()])
-    assert torch.allclose(run(True), run(False), atol=1e-6)
+def _unrolled_setup():
+    torch.manual_seed(0)
+    G, D = mlp_generator(2, 2, (8,)), mlp_discriminator(2, (8,))
+    return G, D, lambda n, g: torch.randn(n, 2, generator=g) + 1
+
+
+def test_unrolled_zero_steps_equals_vanilla_exactly():
+    cfg = TrainConfig(steps=4, z_shape=(2,), batch_size=16, lr_g=1e-3, lr_d=1e-3, k=2)
+    G1, D1, sample = _unrolled_setup()
+    h1 = train_unrolled_gan(G1, D1, sample, cfg, "cpu", 0, progress=False)
+    G2, D2, _ = _unrolled_setup()
+    h2 = train_gan(G2, D2, sample, cfg, "cpu", progress=False)
+    for m1, m2 in ((G1, G2), (D1, D2)):
+        assert all(torch.equal(a, b) for a, b in zip(m1.parameters(), m2.parameters()))
+    assert h1.as_dict() == h2.as_dict()
+
+
+def test_unrolled_gan_matches_a_plain_reference_loop():
+    """K = 2 look-ahead steps: train_unrolled_gan (the step and harness of train_gan with the unrolled D as
+    the discriminator G sees) against Metz et al.'s loop written out, with the same draws in the same order."""
+    K, cfg = 2, TrainConfig(steps=3, z_shape=(2,), batch_size=16, lr_g=1e-3, lr_d=2e-3, k=2)
+    G, D, sample = _unrolled_setup()
+    hist = train_unrolled_gan(G, D, sample, cfg, "cpu", K, progress=False)
+    G_ref, D_ref, _ = _unrolled_setup()
+    opt_g = torch.optim.Adam(G_ref.parameters(), lr=cfg.lr_g, betas=cfg.betas)
+    opt_d = torch.optim.Adam(D_ref.parameters(), lr=cfg.lr_d, betas=cfg.betas)
+    rng = torch.Generator().manual_seed(cfg.seed)
+    d_ref, g_ref = [], []
+    for _ in range(cfg.steps):
+        for _ in range(cfg.k):
+            real = sample(16, rng)
+            with torch.no_grad():
+                fake = G_ref(torch.randn(16, 2, generator=rng))
+            loss_d = losses.d_loss(D_ref(real), D_ref(fake))
+            opt_d.zero_grad()
+            loss_d.backward()
+            opt_d.step()
+        params = unrolled_d_params(D_ref, opt_d, G_ref, sample, cfg, K, rng, torch.device("cpu"))
+        loss_g = losses.g_loss_nonsaturating(functional_call(D_ref, params, (G_ref(torch.randn(16, 2, generator=rng)),)))
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        d_ref.append(loss_d.item())
+        g_ref.append(loss_g.item())
+    assert hist.d_loss == d_ref and hist.g_loss == g_ref
+    for m1, m2 in ((G, G_ref), (D, D_ref)):
+        assert all(torch.equal(a, b) for a, b in zip(m1.parameters(), m2.parameters()))
+    # and the look-ahead matters: K = 2 ends with other generator weights than K = 0
+    G0, D0, _ = _unrolled_setup()
+    train_unrolled_gan(G0, D0, sample, cfg, "cpu", 0, progress=False)
+    assert not all(torch.equal(a, b) for a, b in zip(G.parameters(), G0.parameters()))
+
+
+def test_unrolled_d_params_continue_torch_adam_for_k_steps():
+    """From an optimizer with Adam moments already accumulated, K = 3 unrolled steps equal 3 torch.optim.Adam
+    steps on the same batches (up to the 1e-16 inside the square root)."""
+    G, D, sample = _unrolled_setup()
+    opt = torch.optim.Adam(D.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    warm = losses.d_loss(D(sample(16, torch.Generator().manual_seed(1))), D(torch.randn(16, 2)))
+    warm.backward()
+    opt.step()
+    cfg = TrainConfig(steps=1, z_shape=(2,), batch_size=16)
+    params = unrolled_d_params(D, opt, G, sample, cfg, 3, torch.Generator().manual_seed(3), torch.device("cpu"))
+    rng = torch.Generator().manual_seed(3)
+    for _ in range(3):
+        real = sample(16, rng)
+        fake = G(sample_noise(16, (2,), "cpu", rng)).detach()
+        loss = losses.d_loss(D(real), D(fake))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    for n, p in D.named_parameters():
+        assert torch.allclose(params[n].detach(), p.detach(), atol=1e-6), n
 
 
 def test_unrolled_step_matches_torch_adam_and_is_differentiable():
@@ -116,7 +178,8 @@ def test_unrolled_step_matches_torch_adam_and_is_differentiable():
 def test_best_response_collapses():
     torch.manual_seed(0)
     G = mlp_generator(1, 1, (16,))
-    train_against_fixed_d(G, lambda x: -(x - 1.0) ** 2, 150, z_dim=1, batch_size=64, lr=1e-2)
+    train_generator(G, lambda x: -(x - 1.0) ** 2, 150, (1,), "cpu", batch_size=64, lr=1e-2, betas=(0.5, 0.999),
+                    progress=False)
     with torch.no_grad():
         x = G(torch.randn(1000, 1))
     assert abs(float(x.mean()) - 1.0) < 0.1 and float(x.std()) < 0.1

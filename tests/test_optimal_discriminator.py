@@ -14,9 +14,8 @@ from gan_utils.data import GaussianMixture1D  # noqa: E402
 from gan_utils.foundations.optimal_discriminator import (  # noqa: E402
     bernoulli_kl, central_interval, discriminator_on_grid, input_gradients, logit_gradients, mixture_score,
     optimal_discriminator, optimal_logit, optimal_logit_gradients, pointwise_argmax, pointwise_objective,
-    posterior_real, train_discriminator, value_on_grid,
+    posterior_real, value_on_grid,
 )
-from gan_utils.runtime import torch_threads  # noqa: E402
 
 P_DATA = GaussianMixture1D(weights=(0.4, 0.6), means=(-1.5, 1.5), stds=(0.6, 0.8))
 P_G = GaussianMixture1D(weights=(1.0,), means=(1.0,), stds=(2.0,))
@@ -242,33 +241,6 @@ def test_value_gap_is_the_bernoulli_kl_integral_and_nonnegative():
 def test_bernoulli_kl_against_scipy_entropy():
     for p, q in [(0.3, 0.6), (0.01, 0.5), (0.0, 0.2), (1.0, 0.9)]:
         assert bernoulli_kl(p, q) == pytest.approx(stats.entropy([p, 1 - p], [q, 1 - q]), abs=1e-14)
-
-
-# -------------------------------------------------------------------------------------- training
-def test_train_discriminator_reaches_the_logistic_optimum():
-    # p_data = N(1, 1), p_g = N(-1, 1): a*(x) = log N(x; 1, 1) - log N(x; -1, 1) = 2x, exactly linear
-    pd = GaussianMixture1D((1.0,), (1.0,), (1.0,))
-    pg = GaussianMixture1D((1.0,), (-1.0,), (1.0,))
-    torch.manual_seed(0)
-    D = torch.nn.Linear(1, 1)
-    with torch_threads(1):
-        hist = train_discriminator(D, lambda n, g: pd.sample(n, g), lambda n, g: pg.sample(n, g), 300, "cpu",
-                                   batch_size=256, lr=1e-1, lr_final=5e-3, seed=0, progress=False)
-    assert D.weight.item() == pytest.approx(2.0, abs=0.15)
-    assert D.bias.item() == pytest.approx(0.0, abs=0.1)
-    assert len(hist["d_loss"]) == 300 and hist["lr"][0] == pytest.approx(1e-1) and hist["lr"][-1] == pytest.approx(5e-3)
-    assert not D.training
-
-
-def test_train_discriminator_is_deterministic_and_validates():
-    def run():
-        torch.manual_seed(3)
-        D = torch.nn.Linear(1, 1)
-        return train_discriminator(D, lambda n, g: P_DATA.sample(n, g), lambda n, g: P_G.sample(n, g), 20, "cpu",
-                                   batch_size=64, seed=5, progress=False)["d_loss"]
-    assert run() == run()
-    with pytest.raises(ValueError):
-        train_discriminator(torch.nn.Linear(1, 1), None, None, 0, "cpu")
 
 
 # -------------------------------------------------------------------------------------- plotting

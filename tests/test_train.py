@@ -523,3 +523,39 @@ def test_tensor_sampler_draws_indices_on_the_generators_device():
     a = tensor_sampler(data)(50, torch.Generator().manual_seed(0))
     idx = torch.randint(10, (50,), generator=torch.Generator().manual_seed(0))
     assert torch.equal(a, data[idx])  # the same stream as before: indices from the given generator
+
+
+# --------------------------------------------------------------------------- the step inside the harness
+def test_gan_step_called_by_hand_equals_train_gan():
+    """gan_utils.step.gan_step with plain modules, Adam and the documented random stream is train_gan."""
+    from gan_utils import losses
+    from gan_utils.step import gan_step
+
+    G, D, h = run(steps=3, k=2, loss="saturating")
+    G2, D2 = make_models(0)
+    opt_g = torch.optim.Adam(G2.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D2.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    rng = torch.Generator().manual_seed(0)
+    out = [gan_step(G2, D2, opt_g, opt_d, lambda n: target_sampler(n, rng), lambda n: torch.randn(n, 1, generator=rng),
+                    32, 2, losses.d_loss, losses.g_loss_saturating) for _ in range(3)]
+    assert_same_weights(G, G2)
+    assert_same_weights(D, D2)
+    assert h.d_loss == [o.d_loss.item() for o in out] and h.g_loss == [o.g_loss.item() for o in out]
+
+
+def test_d_for_g_sets_the_discriminator_the_generator_sees():
+    """A constant discriminator for G's step gives G no gradient (Adam then moves nothing); D still trains."""
+    G0, D0 = make_models(0)
+    seen = []
+
+    def constant(state):
+        seen.append(state.step)
+        return lambda x: torch.zeros(len(x), 1) + 0.0 * x.sum()
+
+    config = TrainConfig(steps=3, batch_size=32, lr_g=1e-3, lr_d=1e-3)
+    G, D = make_models(0)
+    h = train_gan(G, D, target_sampler, config, "cpu", progress=False, d_for_g=constant)
+    assert seen == [0, 1, 2]  # called once per generator step, before it completes
+    assert_same_weights(G, G0)
+    assert not all(torch.equal(a, b) for a, b in zip(D.parameters(), D0.parameters()))
+    assert h.g_loss == [pytest.approx(math.log(2), abs=1e-7)] * 3 and h.grad_norm_g == [0.0] * 3

@@ -151,37 +151,6 @@ def pearson_chi2(p: Density, q: Density, support: tuple[float, float],
 
 
 # ----------------------------------------------------------------------- measured gradients of networks
-def pretrain_discriminator(G: torch.nn.Module, D: torch.nn.Module, sample_real: Callable[[int, torch.Generator], torch.Tensor],
-                           steps: int, z_shape: tuple[int, ...], device: torch.device | str, *, loss: str = "gan",
-                           lsgan_ab: tuple[float, float] = (0.0, 1.0), batch_size: int = 64, lr: float = 1e-3,
-                           seed: int = 0) -> list[float]:
-    """Train D alone for ``steps`` Adam steps against the *fixed* generator G; returns D's loss per step.
-
-    ``loss="gan"`` minimises -V (:func:`gan_utils.losses.d_loss`), ``loss="lsgan"`` the least-squares loss with
-    targets (a, b) = ``lsgan_ab`` (:func:`gan_utils.losses.lsgan_d_loss`). G is not updated. This makes the
-    "discriminator wins" start of early training on purpose: D confidently rejects G's samples.
-    """
-    if loss not in ("gan", "lsgan"):
-        raise ValueError(f"loss must be 'gan' or 'lsgan', got {loss!r}")
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    rng = torch.Generator(device=device).manual_seed(seed)
-    opt = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
-    history = []
-    for _ in range(steps):
-        real = sample_real(batch_size, rng)
-        with torch.no_grad():
-            fake = G(torch.randn((batch_size, *z_shape), device=device, generator=rng))
-        out_real, out_fake = D(real), D(fake)
-        value = (losses.d_loss(out_real, out_fake) if loss == "gan"
-                 else losses.lsgan_d_loss(out_real, out_fake, a=lsgan_ab[0], b=lsgan_ab[1]))
-        opt.zero_grad(set_to_none=True)
-        value.backward()
-        opt.step()
-        history.append(float(value.detach()))
-    return history
-
-
 def generator_gradient_norm(G: torch.nn.Module, D: torch.nn.Module, z: torch.Tensor, loss: str,
                             c: float = 1.0) -> float:
     """L2 norm of the gradient of G's loss on the noise batch z with respect to all of G's parameters.

@@ -1,8 +1,8 @@
 """Why mode collapse is allowed by the GAN objective (book chapter 6, section 6.1).
 
-* :func:`train_against_fixed_d` -- the generator's best response to a *fixed* discriminator. For any D,
-  E_{x~p_g}[log D(x)] is linear in p_g, so it is maximised by a point mass on arg max D
-  (eq. ``eq-ch06-best-response``); a flexible G trained against a frozen D collapses there.
+* The generator's best response to a *fixed* discriminator: for any D, E_{x~p_g}[log D(x)] is linear in
+  p_g, so it is maximised by a point mass on arg max D (eq. ``eq-ch06-best-response``); a flexible G
+  trained against a frozen D (:func:`gan_utils.fixed_opponent.train_generator`) collapses there.
 * :func:`fit_gaussian_kl` -- one Gaussian q fitted to a bimodal p by minimising KL(p||q) (forward,
   maximum likelihood: moment matching, eq. ``eq-ch06-moment-matching``) or KL(q||p) (reverse, mode
   seeking, eq. ``eq-ch06-reverse-kl``). Integrals by the trapezoidal rule on a fine grid.
@@ -12,39 +12,11 @@ The remedies of section 6.4 are in :mod:`gan_utils.dynamics.unrolled`.
 from __future__ import annotations
 
 import math
-from typing import Callable
 
 import numpy as np
-import torch
 from scipy import integrate, optimize
-from torch import nn
 
-from gan_utils import losses
 from gan_utils.data import GaussianMixture1D
-from gan_utils.train import sample_noise
-
-
-def train_against_fixed_d(G: nn.Module, d_logit: Callable[[torch.Tensor], torch.Tensor], steps: int,
-                          z_dim: int, batch_size: int = 256, lr: float = 1e-3, seed: int = 0,
-                          device: torch.device | str = "cpu") -> list[float]:
-    """Train G alone to minimise the non-saturating loss -E_z[log D(G(z))] against a frozen D.
-
-    ``d_logit`` maps samples (B, d) to logits; it is never updated. Returns the loss per step. The
-    best response is a point mass on arg max D (book eq. ``eq-ch06-best-response``).
-    """
-    if steps < 0 or batch_size < 1:
-        raise ValueError(f"need steps >= 0 and batch_size >= 1, got {steps}, {batch_size}")
-    rng = torch.Generator(device=device).manual_seed(seed)
-    opt = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
-    out = []
-    for _ in range(steps):
-        z = sample_noise(batch_size, (z_dim,), device, rng)
-        loss = losses.g_loss_nonsaturating(d_logit(G(z)))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        out.append(float(loss.detach()))
-    return out
 
 
 def _trapezoid(f: np.ndarray, x: np.ndarray) -> float:

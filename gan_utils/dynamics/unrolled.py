@@ -6,22 +6,22 @@ The other two remedies of that section are :mod:`gan_utils.dynamics.pacgan` and
 
 * :func:`train_unrolled_gan` -- Unrolled GAN (Metz et al. 2017): G's loss is evaluated at the
   discriminator obtained after K *differentiable* Adam steps from the current D (eq. ``eq-ch06-unrolled``),
-  computed with ``torch.func.functional_call``; G's gradient flows back through the K steps.
+  computed with ``torch.func.functional_call``; G's gradient flows back through the K steps. The
+  training loop is :func:`gan_utils.train.train_gan`'s; only the discriminator G sees differs.
   Deviations: the unrolled steps start from the optimizer's current Adam moments (as the paper's code
   does) but use the bias correction of the next step; D's real update is a separate ordinary step.
 """
 from __future__ import annotations
 
-import math
 from typing import Iterable
 
 import torch
 from torch import nn
 from torch.func import functional_call
-from tqdm.auto import tqdm
 
 from gan_utils import losses
-from gan_utils.train import Callback, History, RealSampler, TrainConfig, TrainState, sample_noise
+from gan_utils.step import Module
+from gan_utils.train import Callback, History, RealSampler, TrainConfig, TrainState, sample_noise, train_gan
 
 
 # -------------------------------------------------------------------------------------------------
@@ -70,6 +70,14 @@ def unrolled_d_params(D: nn.Module, opt_d: torch.optim.Adam, G: nn.Module, sampl
     return params
 
 
+def unrolled_discriminator(state: TrainState, sample_real: RealSampler, unroll_steps: int) -> Module:
+    """D at theta_D^K (:func:`unrolled_d_params`, K = ``unroll_steps``), as a function of samples, with D's buffers."""
+    params = unrolled_d_params(state.D, state.opt_d, state.G, sample_real, state.config, unroll_steps,
+                               state.rng, state.device)
+    weights = {**params, **dict(state.D.named_buffers())}
+    return lambda x: functional_call(state.D, weights, (x,))
+
+
 def train_unrolled_gan(G: nn.Module, D: nn.Module, sample_real: RealSampler, config: TrainConfig,
                        device: torch.device | str, unroll_steps: int, *, callbacks: Iterable[Callback] = (),
                        progress: bool = True) -> History:
@@ -77,47 +85,14 @@ def train_unrolled_gan(G: nn.Module, D: nn.Module, sample_real: RealSampler, con
 
     Per generator step: ``config.k`` ordinary Adam steps of D on -V; then G minimises the
     non-saturating loss -E_z[log D_{theta_D^K}(G(z))] where theta_D^K comes from
-    :func:`unrolled_d_params` (K = ``unroll_steps``; K = 0 is the vanilla GAN). Returns a
-    :class:`gan_utils.train.History`; callbacks get a :class:`gan_utils.train.TrainState` after each step.
+    :func:`unrolled_d_params` (K = ``unroll_steps``; K = 0 is the vanilla GAN, bit for bit). This is
+    :func:`gan_utils.train.train_gan` (the same step and harness) with :func:`unrolled_discriminator` as the
+    discriminator G sees; returns its :class:`gan_utils.train.History`, callbacks get its
+    :class:`gan_utils.train.TrainState` after each step.
     """
     if unroll_steps < 0:
         raise ValueError(f"unroll_steps must be >= 0, got {unroll_steps}")
     if config.loss != "nonsaturating":
         raise ValueError("train_unrolled_gan implements the non-saturating generator loss only")
-    device = torch.device(device)
-    G.to(device).train()
-    D.to(device).train()
-    opt_g = torch.optim.Adam(G.parameters(), lr=config.lr_g, betas=config.betas, foreach=True)
-    opt_d = torch.optim.Adam(D.parameters(), lr=config.lr_d, betas=config.betas, foreach=True)
-    rng = torch.Generator(device=device).manual_seed(config.seed)
-    state = TrainState(G, D, opt_g, opt_d, config, History(), rng, device)
-    m = config.batch_size
-    for _ in tqdm(range(config.steps), desc=f"unrolled GAN (K={unroll_steps})", disable=not progress):
-        for _ in range(config.k):
-            real = sample_real(m, rng)
-            with torch.no_grad():
-                fake = G(sample_noise(m, config.z_shape, device, rng))
-            real_out, fake_out = D(real), D(fake)
-            loss_d = losses.d_loss(real_out, fake_out)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
-        params = unrolled_d_params(D, opt_d, G, sample_real, config, unroll_steps, rng, device)
-        fake_out_g = functional_call(D, {**params, **dict(D.named_buffers())},
-                                     (G(sample_noise(m, config.z_shape, device, rng)),))
-        loss_g = losses.g_loss_nonsaturating(fake_out_g)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        D.zero_grad(set_to_none=True)  # D's leaves were detached; nothing should have reached them
-        opt_g.step()
-        state.step += 1
-        d_val, g_val = float(loss_d.detach()), float(loss_g.detach())
-        if not (math.isfinite(d_val) and math.isfinite(g_val)):
-            raise FloatingPointError(f"loss became non-finite at generator step {state.step}")
-        state.history.append(step=state.step, d_loss=d_val, g_loss=g_val,
-                             d_real=float(torch.sigmoid(real_out.detach()).mean()),
-                             d_fake=float(torch.sigmoid(fake_out.detach()).mean()),
-                             grad_norm_d=0.0, grad_norm_g=0.0)
-        for callback in callbacks:
-            callback(state)
-    return state.history
+    return train_gan(G, D, sample_real, config, device, callbacks=callbacks, progress=progress,
+                     d_for_g=lambda state: unrolled_discriminator(state, sample_real, unroll_steps))

@@ -135,63 +135,6 @@ def central_interval(p_data, p_g, mass: float = 0.99) -> tuple[float, float]:
     return tuple(float(optimize.brentq(lambda x, t=t: cdf(x) - t, lo, hi, xtol=1e-12, rtol=1e-14)) for t in q)
 
 
-def train_discriminator(
-    D: torch.nn.Module,
-    sample_real,
-    sample_fake,
-    steps: int,
-    device: torch.device | str,
-    *,
-    batch_size: int = 1024,
-    lr: float = 1e-3,
-    lr_final: float = 1e-5,
-    betas: tuple[float, float] = (0.9, 0.999),
-    seed: int = 0,
-    callbacks=(),
-    progress: bool = True,
-) -> dict[str, list[float]]:
-    """Train D alone against a *fixed* p_g: the inner maximisation max_D V(D, G) of Algorithm 1, run to convergence.
-
-    Each step draws ``batch_size`` fresh samples from ``sample_real(n, generator)`` (p_data) and from
-    ``sample_fake(n, generator)`` (p_g, e.g. a fixed mixture's sampler or a frozen generator) and takes
-    one Adam step on ``gan_utils.losses.d_loss`` = -V (BCE with logits). The learning rate decays
-    geometrically from ``lr`` to ``lr_final`` over the run, so the noise of the fresh batches averages out
-    and D settles near the maximiser of V, which for a rich enough D is D* (eq-optimal-d).
-    Returns the history ``{"step", "d_loss", "lr"}``; callbacks get ``(step, D)`` after each step.
-    """
-    if steps < 1 or batch_size < 1 or lr <= 0 or lr_final <= 0:
-        raise ValueError(f"need steps >= 1, batch_size >= 1, lr > 0, lr_final > 0; got {steps}, {batch_size}, {lr}, {lr_final}")
-    from tqdm.auto import tqdm
-
-    from gan_utils.losses import d_loss
-
-    device = torch.device(device)
-    D.to(device).train()
-    opt = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
-    gamma = (lr_final / lr) ** (1.0 / max(steps - 1, 1))
-    sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=gamma)
-    rng = torch.Generator(device=device).manual_seed(seed)
-    history: dict[str, list[float]] = {"step": [], "d_loss": [], "lr": []}
-    for step in tqdm(range(1, steps + 1), desc="D vs fixed p_g", disable=not progress, leave=True):
-        real = sample_real(batch_size, rng).to(device)
-        fake = sample_fake(batch_size, rng).to(device)
-        loss = d_loss(D(real), D(fake))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        history["lr"].append(opt.param_groups[0]["lr"])
-        opt.step()
-        sched.step()
-        value = float(loss.detach())
-        if not np.isfinite(value):
-            raise FloatingPointError(f"discriminator loss became {value} at step {step}; lower lr (now {lr})")
-        history["step"].append(step)
-        history["d_loss"].append(value)
-        for callback in callbacks:
-            callback(step, D)
-    D.eval()
-    return history
-
-
 @torch.no_grad()
 def discriminator_on_grid(D: torch.nn.Module, x: np.ndarray, device: torch.device | str) -> tuple[np.ndarray, np.ndarray]:
     """Evaluate a 1-D discriminator at points ``x``: returns (D(x), logit a(x)) as float64 NumPy arrays."""

@@ -254,7 +254,10 @@ def train_encoder(
 ) -> tuple[Encoder, dict[str, list[float]]]:
     """Train E on fresh pairs (G(z), z), z ~ N(0, I), by minimising the mean of ||E(G(z)) - z||^2 / nz
     (eq-ch09-encoder) with Adam and a cosine-decayed learning rate. Returns (E in eval mode, history
-    with key "loss"); each callback gets (step, {"loss": value})."""
+    with key "loss"); each callback gets (step, {"loss": value}).
+
+    A loop of its own, not :func:`gan_utils.step.gan_step` or :mod:`gan_utils.fixed_opponent`: it minimises
+    a supervised regression loss (E's output against the known z), not a two-player game."""
     if config.steps < 1 or config.batch_size < 1:
         raise ValueError(f"steps and batch_size must be positive: {config}")
     nz = G.config.nz

@@ -11,7 +11,8 @@ implementation since DCGAN), and a choice of generator loss (the paper's Algorit
 saturating log(1 - D(G(z))), its text recommends the non-saturating -log D(G(z))).
 
 All randomness (real-batch indices, noise) comes from one ``torch.Generator`` whose state is
-saved in checkpoints, so a run resumed from a checkpoint ends bit-identical to an uninterrupted one.
+saved in checkpoints, so a run resumed from a checkpoint ends bit-identical to an uninterrupted one
+(:mod:`gan_utils.resume`).
 
 Speed (benchmarks/throughput.py measures each lever; none changes the algorithm):
 
@@ -32,7 +33,6 @@ wrapped in DistributedDataParallel; see :mod:`gan_utils.distributed`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -46,14 +46,11 @@ from tqdm.auto import tqdm
 
 from gan_utils import distributed as dist_utils
 from gan_utils import losses
-from gan_utils.checkpoints import load_checkpoint, save_checkpoint
+from gan_utils.resume import restore_train_state, save_train_state
 from gan_utils.step import Module, gan_step
 
 LOSSES = ("nonsaturating", "saturating", "lsgan")
 AUTOCAST = ("none", "bf16")
-# Options that change speed, not the run (at most rounding, or bf16 for autocast): a checkpoint may be
-# resumed with other values, and checkpoints written before they existed resume with the defaults.
-SPEED_FIELDS = ("channels_last", "autocast", "fused_adam", "compile")
 
 # sample_real(batch_size, generator) -> tensor of real samples on the training device
 RealSampler = Callable[[int, torch.Generator], torch.Tensor]
@@ -214,47 +211,12 @@ def _grad_norm_tensor(model: nn.Module) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(norms))
 
 
-def _comparable(config: dict) -> dict:
-    """A stored config without the speed options (see ``SPEED_FIELDS``), for the resume check."""
-    return {k: v for k, v in config.items() if k not in SPEED_FIELDS}
-
-
-def _with_defaults(stored: dict) -> dict:
-    """A stored TrainConfig dict, completed with the defaults of fields added after it was written."""
-    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
-    return json.loads(json.dumps(defaults)) | stored
-
-
 def learning_rate_factor(config: TrainConfig, step: int) -> float:
     """Multiplier of lr_g and lr_d for the generator step after ``step`` completed ones: 1, or
     (steps - step) / (steps - lr_decay_from) once ``step`` >= ``config.lr_decay_from`` (linear decay)."""
     if config.lr_decay_from is None or step < config.lr_decay_from:
         return 1.0
     return (config.steps - step) / (config.steps - config.lr_decay_from)
-
-
-def _rng_key(rank: int) -> str:
-    return "rng_state" if rank == 0 else f"rng_state_rank{rank}"
-
-
-def save_train_state(path: str | Path, state: TrainState) -> str | None:
-    """Checkpoint a run (models, optimizers, RNG, history, config); returns the sha256.
-
-    Under torchrun every rank must call this (the ranks' RNG states are gathered, one per rank);
-    only rank 0 writes, and the other ranks get ``None``.
-    """
-    states = dist_utils.gather_objects(state.rng.get_state())
-    if not dist_utils.is_main_process():
-        return None
-    return save_checkpoint(
-        path,
-        models={"G": state.G, "D": state.D},
-        optimizers={"G": state.opt_g, "D": state.opt_d},
-        config=state.config,
-        step=state.step,
-        tensors={_rng_key(rank): rng_state for rank, rng_state in enumerate(states)},
-        extra={"history": state.history.as_dict()},
-    )
 
 
 def train_gan(
@@ -304,20 +266,7 @@ def train_gan(
     state = TrainState(G, D, opt_g, opt_d, config, History(), rng, device)
 
     if resume and checkpoint_path is not None and Path(checkpoint_path).with_suffix(".json").exists():
-        ckpt = load_checkpoint(checkpoint_path, device=device, models={"G": G, "D": D},
-                               optimizers={"G": opt_g, "D": opt_d})
-        stored = _with_defaults(ckpt.config)  # checkpoints older than a config field lack it
-        wanted = json.loads(json.dumps(dataclasses.asdict(config))) | {"steps": stored["steps"]}
-        if stored["lr_decay_from"] is None and (config.lr_decay_from is None or ckpt.step <= config.lr_decay_from):
-            wanted["lr_decay_from"] = None  # decay not begun yet: the run so far is the same run
-        if _comparable(stored) != _comparable(wanted):
-            raise ValueError(f"checkpoint {checkpoint_path} was made with a different config: {ckpt.config}")
-        if _rng_key(rank) not in ckpt.tensors:
-            raise ValueError(f"checkpoint {checkpoint_path} holds no random state for rank {rank} "
-                             "(it was written by fewer processes)")
-        rng.set_state(ckpt.tensors[_rng_key(rank)].cpu())
-        state.step = ckpt.step
-        state.history = History(**ckpt.extra["history"])
+        restore_train_state(checkpoint_path, state, rank)
 
     # what the loop calls: G and D themselves, or their DDP wrappers, optionally compiled
     G_train = dist_utils.wrap_ddp(G, device) if distributed else G

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from scipy import integrate
 from torch import nn
 
-from gan_utils.foundations.divergences import js_divergence, kde_density
+from gan_utils.foundations.divergences import jsd_on_grid, kde_density
 from gan_utils.foundations.optimal_discriminator import optimal_discriminator
 from gan_utils.models import mlp_generator
 
@@ -91,7 +91,8 @@ def take_snapshot(G: nn.Sequential, D: nn.Module, x: np.ndarray, u: np.ndarray, 
 def snapshot_scores(snap: Snapshot, p_data: np.ndarray) -> dict[str, float]:
     """The numbers a Figure 1 panel is judged by, all on the snapshot's grid (trapezoidal rule):
 
-    * ``jsd``: JSD(p_data || p_g) with p_g the KDE of G's samples (nats);
+    * ``jsd``: JSD(p_data || p_g) with the snapshot's p_g, the KDE of G's samples (nats; the value
+      :func:`gan_utils.foundations.divergences.jsd_to_samples` gives for ``snap.samples``);
     * ``d_half``: E_{x ~ p_data} |D(x) - 1/2|, how far D is from the equilibrium value 1/2 where data lie;
     * ``d_star``: E_{x ~ m} |D(x) - D*(x)| with m = (p_data + p_g)/2 and D* = p_data / (p_data + p_g),
       how far D is from the optimal discriminator for this G where either distribution has mass (where
@@ -103,7 +104,7 @@ def snapshot_scores(snap: Snapshot, p_data: np.ndarray) -> dict[str, float]:
     m = 0.5 * (p_data + snap.p_g)
     d_star = optimal_discriminator(p_data, snap.p_g)
     return {
-        "jsd": js_divergence(p_data, snap.p_g, snap.x),
+        "jsd": jsd_on_grid(p_data, snap.p_g, snap.x),
         "d_half": float(integrate.trapezoid(p_data * np.abs(snap.d - 0.5), snap.x)),
         "d_star": float(integrate.trapezoid(m * np.abs(snap.d - d_star), snap.x)),
     }

@@ -7,7 +7,7 @@ import torch
 from scipy import integrate, stats
 
 from gan_utils.images.latent import (
-    chi_stats, concept_arithmetic, decode, interpolate, jitter, lerp, lerp_norm_scale,
+    chi_stats, concept_arithmetic, interpolate, jitter, lerp, lerp_norm_scale,
     nearest_neighbour_distances, norms, path_profiles, slerp,
 )
 
@@ -95,16 +95,26 @@ def test_concept_arithmetic_and_jitter():
     assert (out[1:] - y).abs().max() <= 0.25 and (out[1:] - y).abs().max() > 0.1
 
 
-def test_decode_and_path_profiles_shapes():
+def test_generate_keeps_leading_axes_and_path_profiles_shapes():
     from gan_utils.classifier import MNISTClassifier
-    from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator
+    from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, generate
 
     torch.manual_seed(0)
     cfg = DCGANConfig(ngf=8, ndf=8, nz=10)
     G, D, clf = DCGANGenerator(cfg).eval(), DCGANDiscriminator(cfg).eval(), MNISTClassifier().eval()
     z0, z1 = torch.randn(4, 10, 1, 1), torch.randn(4, 10, 1, 1)
-    assert decode(G, lerp(z0, z1, [0.0, 1.0])).shape == (2, 4, 1, 28, 28)
-    assert decode(G, z0[:, :, 0, 0]).shape == (4, 1, 28, 28)
+    path = lerp(z0, z1, [0.0, 1.0])  # (2, 4, 10, 1, 1)
+    images = generate(G, path, batch_size=3)
+    assert images.shape == (2, 4, 1, 28, 28)
+    with torch.no_grad():
+        # the leading axes are the codes' own, in order (batches of 3 vs 4: equal up to rounding)
+        torch.testing.assert_close(images[1], G(z1), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(generate(G, z0[:, :, 0, 0]), generate(G, z0), rtol=1e-5, atol=1e-6)
+    assert generate(G, path[:, :, :, 0, 0], batch_size=None).shape == (2, 4, 1, 28, 28)
+    with pytest.raises(ValueError):
+        generate(G, torch.randn(4, 9))  # not nz = 10
+    with pytest.raises(ValueError):
+        generate(G, torch.randn(0, 10))
     prof = path_profiles(G, D, clf, z0, z1, [0.0, 0.5, 1.0], method="lerp")
     assert prof["realness"].shape == (3, 4) and np.all((prof["realness"] > 0) & (prof["realness"] < 1))
     assert np.allclose(prof["norm"][0], norms(z0) / math.sqrt(10))

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from gan_utils.data import grid_means, ring_means
+from gan_utils.models import generate
 
 N_EVAL = 2500  # samples per evaluation in the protocol
 THRESHOLD = 3.0  # high quality: within 3 standard deviations of the nearest mean
@@ -117,13 +118,10 @@ def distinct_points(points: torch.Tensor, tol: float = 1e-6) -> int:
 @torch.no_grad()
 def score_generator(G: torch.nn.Module, benchmark: Benchmark, z_dim: int, n: int = N_EVAL, seed: int = 12345,
                     device: torch.device | str = "cpu") -> ModeCoverage:
-    """Draw n samples G(z), z ~ N(0, I) from a fixed seed, and score them (in eval mode)."""
-    was = G.training
-    G.eval()
+    """Draw n samples G(z), z ~ N(0, I) from a fixed seed, and score them (:func:`gan_utils.models.generate`:
+    eval mode, one batch)."""
     rng = torch.Generator(device=device).manual_seed(seed)
-    x = G(torch.randn(n, z_dim, generator=rng, device=device))
-    G.train(was)
-    return benchmark.score(x)
+    return benchmark.score(generate(G, torch.randn(n, z_dim, generator=rng, device=device), batch_size=None))
 
 
 def mean_se(values: Sequence[float]) -> tuple[float, float]:

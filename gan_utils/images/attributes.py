@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from gan_utils.images.digit_shapes import INK_THRESHOLD, as_batch, ink, skeletonize
+from gan_utils.models import generate
 
 
 def skeleton_length(skeleton: np.ndarray) -> np.ndarray:
@@ -171,14 +172,15 @@ class Sweep:
 @torch.no_grad()
 def attribute_sweep(G: torch.nn.Module, classifier: torch.nn.Module, z: torch.Tensor, direction: torch.Tensor,
                     alphas: Sequence[float], attribute: str | Callable = "thickness", batch_size: int = 1000) -> Sweep:
-    """Decode G(z + alpha v) for every alpha and measure ``attribute`` and the classifier's verdict."""
+    """Decode G(z + alpha v) for every alpha (:func:`gan_utils.models.generate`, eval mode, ``batch_size`` codes
+    at a time) and measure ``attribute`` and the classifier's verdict."""
     from gan_utils.classifier import classify
 
     fn = ATTRIBUTES[attribute] if isinstance(attribute, str) else attribute
     codes = shift(z, direction, alphas)  # (A, N, *code)
     values, labels, conf = [], [], []
     for zs in codes:
-        images = torch.cat([G(zs[i:i + batch_size]) for i in range(0, len(zs), batch_size)])
+        images = generate(G, zs, batch_size)
         probs = classify(classifier, images).probs
         values.append(fn(images))
         conf_i, lab_i = probs.max(dim=1)

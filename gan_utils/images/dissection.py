@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from gan_utils import models
+from gan_utils.models import generate
 from gan_utils.images.digit_shapes import segment
 
 QUANTILES: tuple[float, ...] = (0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
@@ -108,18 +108,13 @@ def intervene(model: nn.Module, layer: str, units: Sequence[int], value: float |
 # ------------------------------------------------------------------------------------------------
 # activations and thresholds
 # ------------------------------------------------------------------------------------------------
-def generate(G: nn.Module, z: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """G(z) in eval mode, in batches, as float32 on the CPU (images (N, C, S, S)); see
-    :func:`gan_utils.models.generate`."""
-    return models.generate(G, z, batch_size).float().cpu()
-
-
 @torch.no_grad()
 def generate_with_activations(G: nn.Module, z: torch.Tensor, layer: str,
                               batch_size: int = 500) -> tuple[torch.Tensor, torch.Tensor]:
-    """(images (N, C, S, S), activations of ``layer`` (N, U, h, w)), both on the CPU."""
+    """(images (N, C, S, S), activations of ``layer`` (N, U, h, w)), both on the CPU; the images come from
+    :func:`gan_utils.models.generate` (eval mode, ``batch_size`` codes at a time)."""
     with record(G, layer) as store:
-        images = generate(G, z, batch_size)
+        images = generate(G, z, batch_size).cpu()
     return images, torch.cat(store)
 
 

@@ -10,7 +10,7 @@ For the prior p_z = N(0, I_d):
 * the spherical interpolation (slerp, eq-ch08-slerp; Shoemake 1985, proposed for GANs by
   White 2016) moves along the great circle and keeps the norm when |z0| = |z1|.
 
-:func:`path_profiles` decodes both paths and measures each point with a classifier and with D;
+:func:`path_profiles` decodes both paths (:func:`gan_utils.models.generate`) and measures each point with a classifier and with D;
 :func:`nearest_neighbour_distances` finds the closest training image in pixel space (torch.cdist);
 :func:`concept_arithmetic` and :func:`jitter` implement the DCGAN paper's protocol (Radford et al.
 2016, section 6.3.2 and Figure 7): average the codes of three exemplars per concept, add and
@@ -26,6 +26,8 @@ from typing import Sequence
 import numpy as np
 import torch
 from scipy import stats
+
+from gan_utils.models import generate
 
 METHODS = ("lerp", "slerp")
 
@@ -97,17 +99,6 @@ def lerp_norm_scale(t: float | np.ndarray) -> float | np.ndarray:
 
 
 @torch.no_grad()
-def decode(G: torch.nn.Module, z: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """G(z) in batches for codes of shape (..., nz) or (..., nz, 1, 1): any leading axes (a batch
-    (N,), a path (T, N)) are kept, images (..., C, H, W) come back."""
-    code_dims = 1 if z.shape[-1] == G.config.nz else 3
-    lead = z.shape[:z.dim() - code_dims]
-    flat = z.reshape(-1, *z.shape[z.dim() - code_dims:])
-    out = torch.cat([G(flat[i:i + batch_size]) for i in range(0, len(flat), batch_size)])
-    return out.reshape(*lead, *out.shape[1:])
-
-
-@torch.no_grad()
 def path_profiles(G: torch.nn.Module, D: torch.nn.Module, classifier: torch.nn.Module, z0: torch.Tensor,
                   z1: torch.Tensor, t: Sequence[float], method: str = "slerp", batch_size: int = 1000) -> dict[str, np.ndarray]:
     """Decode the path between each pair and measure every point: arrays of shape (T, N) with
@@ -119,7 +110,7 @@ def path_profiles(G: torch.nn.Module, D: torch.nn.Module, classifier: torch.nn.M
     T, N = path.shape[:2]
     d = path[0, 0].numel()
     flat = path.reshape(T * N, *path.shape[2:])
-    images = torch.cat([G(flat[i:i + batch_size]) for i in range(0, len(flat), batch_size)])
+    images = generate(G, flat, batch_size)
     realness = torch.cat([torch.sigmoid(D(images[i:i + batch_size])).reshape(-1) for i in range(0, len(images), batch_size)])
     probs = classify(classifier, images, batch_size).probs
     conf, label = probs.max(dim=1)

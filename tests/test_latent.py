@@ -1,4 +1,5 @@
-"""Interpolation, norm statistics, nearest neighbours and concept arithmetic against closed forms."""
+"""Interpolation, norm statistics and concept arithmetic against closed forms (the nearest-neighbour
+distances of chapter 8 are tested in test_support_size.py, where they live)."""
 import math
 
 import numpy as np
@@ -8,7 +9,7 @@ from scipy import integrate, stats
 
 from gan_utils.images.latent import (
     chi_stats, concept_arithmetic, interpolate, jitter, lerp, lerp_norm_scale,
-    nearest_neighbour_distances, norms, path_profiles, slerp,
+    norms, path_profiles, slerp,
 )
 
 
@@ -69,19 +70,6 @@ def test_lerp_midpoint_norm_scale():
     mid = norms(lerp(z0, z1, [0.5])[0])
     mean, sd = chi_stats(100)
     assert abs(mid.mean() - mean / math.sqrt(2)) < 4 * sd / math.sqrt(2) / math.sqrt(len(mid))
-
-
-def test_nearest_neighbour_distances_against_brute_force():
-    g = torch.Generator().manual_seed(0)
-    ref, q = torch.rand(300, 1, 6, 6, generator=g), torch.rand(40, 1, 6, 6, generator=g)
-    dist, idx = nearest_neighbour_distances(q, ref, batch_size=7)
-    full = ((q.reshape(40, 1, -1) - ref.reshape(1, 300, -1)) ** 2).sum(-1).sqrt()
-    assert np.allclose(dist, full.min(1).values.numpy(), atol=1e-5)
-    assert np.array_equal(idx, full.argmin(1).numpy())
-    d0, i0 = nearest_neighbour_distances(ref[:5], ref)
-    assert np.allclose(d0, 0, atol=1e-3) and np.array_equal(i0, np.arange(5))
-    with pytest.raises(ValueError):
-        nearest_neighbour_distances(q, torch.rand(3, 1, 5, 5))
 
 
 def test_concept_arithmetic_and_jitter():

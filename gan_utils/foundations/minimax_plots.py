@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from gan_utils.foundations.optimal_discriminator import optimal_discriminator
-from gan_utils.plotting import COLORS
+from gan_utils.plotting import COLORS, finish
 
 _BELOW = 0.55  # the mapping lines take this fraction of the density axis' height, below zero
 
@@ -90,10 +90,7 @@ def plot_figure1(snapshots: Sequence, p_data: np.ndarray, titles: Sequence[str] 
     for i, (ax, snap) in enumerate(zip(axes[0], snapshots)):
         plot_figure1_panel(snap, p_data, ax=ax, title=titles[i] if titles else snap.label, legend=i == 0,
                            top=top, show_d_star=bool(show_d_star[i]) if show_d_star else False)
-    if suptitle:
-        fig.suptitle(suptitle)
-    fig.tight_layout()
-    return fig
+    return finish(fig, suptitle)
 
 
 def plot_snapshot_grid(snapshots: Sequence, p_data: np.ndarray, ncols: int = 4, suptitle: str | None = None) -> plt.Figure:
@@ -110,10 +107,7 @@ def plot_snapshot_grid(snapshots: Sequence, p_data: np.ndarray, ncols: int = 4, 
             plot_figure1_panel(snapshots[i], p_data, ax=ax, title=snapshots[i].label, legend=i == 0, top=top)
         else:
             ax.set_axis_off()
-    if suptitle:
-        fig.suptitle(suptitle)
-    fig.tight_layout()
-    return fig
+    return finish(fig, suptitle)
 
 
 def snapshot_slider(snapshots: Sequence, p_data: np.ndarray, dpi: int = 72):
@@ -168,7 +162,4 @@ def plot_k_ablation(jsd_by_k: Mapping[int, Sequence[float]], floor: float | None
     ax.set(xlabel="discriminator steps per generator step", ylabel=f"JSD(p_data ‖ p_g){budget} (nats)")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title, ax=ax)

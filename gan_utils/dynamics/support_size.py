@@ -10,6 +10,10 @@ For images "duplicate" means *near*-duplicate: two samples closer than a thresho
 space (Euclidean distance of the [-1, 1] pixels). Arora & Zhang inspected the closest pairs by eye;
 here ``tau`` is calibrated on real data (:func:`calibrate_threshold`) and the same test is run on real
 images as a reference. Deviation: the decision is automatic, not visual.
+
+All distances come from :func:`nearest_neighbour_distances` (also chapter 8's search for the training
+image nearest to a sample), which recomputes the nearest candidates from their differences, so that an
+exact duplicate is at distance 0 on every CPU.
 """
 from __future__ import annotations
 

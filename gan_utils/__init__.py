@@ -16,7 +16,8 @@ own floor and the floors below (``tests/test_layout.py`` checks this from the im
   ``kl_directions``, ``mode_coverage``, ``stacked_mnist``, ``support_size``, ``unrolled``, ``pacgan``,
   ``minibatch_std``.
 * :mod:`gan_utils.images` -- part III, chapters 7-10: ``digit_monitor``, ``guideline_ablation``,
-  ``latent``, ``attributes``, ``inversion``, ``restoration``, ``digit_shapes``, ``dissection``.
+  ``latent``, ``attributes``, ``inversion``, ``encoder_inversion``, ``restoration``,
+  ``digit_shapes``, ``dissection``, ``unit_interventions``.
 
 One concept per module; each part keeps its figures beside its computations, in ``<topic>_plots``
 modules.

@@ -195,17 +195,26 @@ def grid_means(side: int = 5, spacing: float = 2.0) -> torch.Tensor:
     return torch.stack([xx.reshape(-1), yy.reshape(-1)], dim=1)
 
 
-def _sample_mixture(
-    n: int, means: torch.Tensor, std: float, generator: torch.Generator | None, device: torch.device | str
+def sample_mixture(
+    n: int, means: torch.Tensor, std: float, generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
 ) -> ToyData:
+    """n samples of the equal-weight isotropic mixture (1/K) sum_k N(mu_k, std^2 I) with ``means`` (K, 2).
+
+    A mode k is drawn uniformly for every sample, then x = mu_k + std * eps with eps ~ N(0, I), both on
+    the generator's device (see :meth:`GaussianMixture1D.sample`); the result is moved to ``device``.
+    The one sampler of the 2-D benchmarks: :func:`ring`, :func:`grid` and
+    :meth:`gan_utils.dynamics.mode_coverage.Benchmark.sample` call it.
+    """
     if n < 0:
         raise ValueError(f"n must be non-negative, got {n}")
     if std <= 0:
         raise ValueError(f"std must be positive, got {std}")
     dev = _rng_device(generator)  # sample where the generator lives (see GaussianMixture1D.sample)
     labels = torch.randint(0, len(means), (n,), generator=generator, device=dev)
-    samples = means.to(dev)[labels] + std * torch.randn(n, 2, generator=generator, device=dev)
-    return ToyData(samples.to(device), means.to(device), float(std), labels.to(device))
+    mu = means.to(dev)  # one copy per call: a training loop samples on its device every step
+    samples = mu[labels] + std * torch.randn(n, 2, generator=generator, device=dev)
+    return ToyData(samples.to(device), mu.to(device), float(std), labels.to(device))
 
 
 def ring(
@@ -213,7 +222,7 @@ def ring(
     generator: torch.Generator | None = None, device: torch.device | str = "cpu",
 ) -> ToyData:
     """n samples from the ring of ``modes`` equal-weight Gaussians (PacGAN/VEEGAN benchmark)."""
-    return _sample_mixture(n, ring_means(modes, radius), std, generator, device)
+    return sample_mixture(n, ring_means(modes, radius), std, generator, device)
 
 
 def grid(
@@ -221,4 +230,4 @@ def grid(
     generator: torch.Generator | None = None, device: torch.device | str = "cpu",
 ) -> ToyData:
     """n samples from the side x side grid of equal-weight Gaussians (PacGAN/VEEGAN benchmark)."""
-    return _sample_mixture(n, grid_means(side, spacing), std, generator, device)
+    return sample_mixture(n, grid_means(side, spacing), std, generator, device)

@@ -268,17 +268,35 @@ def dcgan_init_(module: nn.Module) -> nn.Module:
 
 
 @torch.no_grad()
-def generate(G: nn.Module, z: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
-    """G(z) in eval mode (BatchNorm uses its running statistics), in batches of ``batch_size``,
-    without gradients; the images stay on z's device and G returns to the mode it was in."""
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+def generate(G: nn.Module, z: torch.Tensor, batch_size: int | None = 500) -> torch.Tensor:
+    """G(z) in eval mode (BatchNorm uses its running statistics), in batches of ``batch_size`` codes
+    (``None``: all in one batch), without gradients; the images stay on z's device and G returns to the
+    mode it was in.
+
+    ``z`` may have any leading dimensions, a batch (N, ...) or a path (T, N, ...): they are kept, and
+    G's output shape is appended. One code is the last axis (..., nz), or, for a generator with
+    ``G.config.nz`` (the DCGAN), also (..., nz, 1, 1). The batches run over the flattened leading axes.
+    """
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1 or None, got {batch_size}")
+    nz = getattr(getattr(G, "config", None), "nz", None)
+    code_dims = 1
+    if nz is not None and z.shape[-1] != nz:
+        if z.dim() < 3 or tuple(z.shape[-3:]) != (nz, 1, 1):
+            raise ValueError(f"expected codes of shape (..., {nz}) or (..., {nz}, 1, 1), got {tuple(z.shape)}")
+        code_dims = 3
+    lead = z.shape[:z.dim() - code_dims]
+    flat = z.reshape(-1, *z.shape[z.dim() - code_dims:])
+    if len(flat) == 0:
+        raise ValueError(f"need at least one code, got z of shape {tuple(z.shape)}")
+    step = len(flat) if batch_size is None else batch_size
     was_training = G.training
     G.eval()
     try:
-        return torch.cat([G(z[i:i + batch_size]) for i in range(0, len(z), batch_size)])
+        out = torch.cat([G(flat[i:i + step]) for i in range(0, len(flat), step)])
     finally:
         G.train(was_training)
+    return out.reshape(*lead, *out.shape[1:])
 
 
 def layer_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple[int, ...]]]:

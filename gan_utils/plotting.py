@@ -28,6 +28,19 @@ def set_style() -> None:
     })
 
 
+def finish(fig: plt.Figure, title: str | None = None, *, ax: plt.Axes | None = None, **title_kw) -> plt.Figure:
+    """The end of every figure function: the title (if any) as the figure's suptitle, or as the title of
+    ``ax`` when given (``title_kw`` such as ``fontsize`` go to that call), then ``fig.tight_layout()``;
+    returns ``fig``."""
+    if title:
+        if ax is None:
+            fig.suptitle(title, **title_kw)
+        else:
+            ax.set_title(title, **title_kw)
+    fig.tight_layout()
+    return fig
+
+
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
     """Undo the [-1, 1] scaling of the data: x -> (x + 1) / 2, clipped to [0, 1]."""
     return ((images.detach().float().cpu() + 1) / 2).clamp(0, 1)
@@ -67,10 +80,7 @@ def plot_history(history, keys: Sequence[str] = ("d_loss", "g_loss"), title: str
     ax_d.axhline(0.5, color="gray", ls="--", lw=0.8, label="1/2 (equilibrium)")
     ax_d.set(xlabel="generator step", ylabel="discriminator output", title="discriminator")
     ax_d.legend()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title)
 
 
 def plot_density_1d(

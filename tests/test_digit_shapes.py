@@ -70,6 +70,27 @@ def test_skeleton_is_thin_and_inside_the_ink():
     assert sk[2].sum() >= 14  # the 18-pixel stroke keeps most of its length
 
 
+def test_remove_corners_deletes_the_staircase_corners_and_keeps_one_chain():
+    from scipy import ndimage
+
+    band = np.zeros((1, 28, 28), bool)
+    for r in range(2, 12):  # a 2-pixel-high band of slope 1/2: Zhang-Suen leaves a 4-connected staircase
+        band[0, r:r + 2, 2 * r - 1:2 * r + 3] = True
+    plain = C.skeletonize(band)
+    thin = C.skeletonize(band, remove_corners=True)
+    assert (thin <= plain).all() and thin.sum() < plain.sum()
+    s = np.pad(thin[0], 1)
+    horizontal = s[1:-1, :-2] | s[1:-1, 2:]
+    vertical = s[:-2, 1:-1] | s[2:, 1:-1]
+    assert not (thin[0] & horizontal & vertical).any()  # no pixel joins a horizontal and a vertical link
+    eight = np.ones((3, 3), int)
+    assert ndimage.label(thin[0], eight)[1] == ndimage.label(plain[0], eight)[1] == 1
+    # on a straight bar there is nothing to remove
+    bar = np.zeros((1, 28, 28), bool)
+    bar[0, 12:15, 4:24] = True
+    assert (C.skeletonize(bar, remove_corners=True) == C.skeletonize(bar)).all()
+
+
 def test_endpoint_mask_dilation():
     pts = C.endpoints(stroke(), radius=0)
     assert pts.sum() == 2

@@ -1,14 +1,15 @@
-"""Tests of gan_utils.images.inversion: PSNR against its formula and torchmetrics, the prior terms in closed
-form, stochastic clipping, masked data term, and batched inversion on a tiny generator."""
+"""Tests of gan_utils.images.inversion and gan_utils.images.encoder_inversion: PSNR against its formula and
+torchmetrics, the prior terms in closed form, stochastic clipping, masked data term, batched inversion and
+the encoder on a tiny generator."""
 import math
 
 import pytest
 import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
+from gan_utils.images.encoder_inversion import Encoder, EncoderTrainConfig, encode, train_encoder
 from gan_utils.images.inversion import (
-    Encoder, EncoderTrainConfig, InversionConfig, data_term, encode, invert, prior_term, psnr,
-    relative_latent_error, stochastic_clip_, train_encoder,
+    InversionConfig, data_term, invert, prior_term, psnr, relative_latent_error, stochastic_clip_,
 )
 from gan_utils.models import DCGANConfig, DCGANGenerator
 

@@ -1,4 +1,5 @@
-"""Interpolation, norm statistics, nearest neighbours and concept arithmetic against closed forms."""
+"""Interpolation, norm statistics and concept arithmetic against closed forms (the nearest-neighbour
+distances of chapter 8 are tested in test_support_size.py, where they live)."""
 import math
 
 import numpy as np
@@ -7,8 +8,8 @@ import torch
 from scipy import integrate, stats
 
 from gan_utils.images.latent import (
-    chi_stats, concept_arithmetic, decode, interpolate, jitter, lerp, lerp_norm_scale,
-    nearest_neighbour_distances, norms, path_profiles, slerp,
+    chi_stats, concept_arithmetic, interpolate, jitter, lerp, lerp_norm_scale,
+    norms, path_profiles, slerp,
 )
 
 
@@ -71,19 +72,6 @@ def test_lerp_midpoint_norm_scale():
     assert abs(mid.mean() - mean / math.sqrt(2)) < 4 * sd / math.sqrt(2) / math.sqrt(len(mid))
 
 
-def test_nearest_neighbour_distances_against_brute_force():
-    g = torch.Generator().manual_seed(0)
-    ref, q = torch.rand(300, 1, 6, 6, generator=g), torch.rand(40, 1, 6, 6, generator=g)
-    dist, idx = nearest_neighbour_distances(q, ref, batch_size=7)
-    full = ((q.reshape(40, 1, -1) - ref.reshape(1, 300, -1)) ** 2).sum(-1).sqrt()
-    assert np.allclose(dist, full.min(1).values.numpy(), atol=1e-5)
-    assert np.array_equal(idx, full.argmin(1).numpy())
-    d0, i0 = nearest_neighbour_distances(ref[:5], ref)
-    assert np.allclose(d0, 0, atol=1e-3) and np.array_equal(i0, np.arange(5))
-    with pytest.raises(ValueError):
-        nearest_neighbour_distances(q, torch.rand(3, 1, 5, 5))
-
-
 def test_concept_arithmetic_and_jitter():
     a, b, c = torch.ones(3, 4), 2 * torch.ones(3, 4), 5 * torch.ones(3, 4)
     y = concept_arithmetic([a, b, c], [1, -1, 1])
@@ -95,16 +83,26 @@ def test_concept_arithmetic_and_jitter():
     assert (out[1:] - y).abs().max() <= 0.25 and (out[1:] - y).abs().max() > 0.1
 
 
-def test_decode_and_path_profiles_shapes():
+def test_generate_keeps_leading_axes_and_path_profiles_shapes():
     from gan_utils.classifier import MNISTClassifier
-    from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator
+    from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, generate
 
     torch.manual_seed(0)
     cfg = DCGANConfig(ngf=8, ndf=8, nz=10)
     G, D, clf = DCGANGenerator(cfg).eval(), DCGANDiscriminator(cfg).eval(), MNISTClassifier().eval()
     z0, z1 = torch.randn(4, 10, 1, 1), torch.randn(4, 10, 1, 1)
-    assert decode(G, lerp(z0, z1, [0.0, 1.0])).shape == (2, 4, 1, 28, 28)
-    assert decode(G, z0[:, :, 0, 0]).shape == (4, 1, 28, 28)
+    path = lerp(z0, z1, [0.0, 1.0])  # (2, 4, 10, 1, 1)
+    images = generate(G, path, batch_size=3)
+    assert images.shape == (2, 4, 1, 28, 28)
+    with torch.no_grad():
+        # the leading axes are the codes' own, in order (batches of 3 vs 4: equal up to rounding)
+        torch.testing.assert_close(images[1], G(z1), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(generate(G, z0[:, :, 0, 0]), generate(G, z0), rtol=1e-5, atol=1e-6)
+    assert generate(G, path[:, :, :, 0, 0], batch_size=None).shape == (2, 4, 1, 28, 28)
+    with pytest.raises(ValueError):
+        generate(G, torch.randn(4, 9))  # not nz = 10
+    with pytest.raises(ValueError):
+        generate(G, torch.randn(0, 10))
     prof = path_profiles(G, D, clf, z0, z1, [0.0, 0.5, 1.0], method="lerp")
     assert prof["realness"].shape == (3, 4) and np.all((prof["realness"] > 0) & (prof["realness"] < 1))
     assert np.allclose(prof["norm"][0], norms(z0) / math.sqrt(10))

@@ -8,7 +8,7 @@ from scipy import stats
 from scipy.integrate import trapezoid  # np.trapezoid needs NumPy >= 2
 
 from gan_utils.data import grid, grid_means, ring, ring_means
-from gan_utils.foundations.divergences import js_divergence, kde_density, kl_divergence
+from gan_utils.foundations.divergences import jsd_on_grid, kde_density, kl_on_grid
 from gan_utils.dynamics.mode_coverage import mode_coverage
 
 # P(||eps|| < 3 std) for eps ~ N(0, std^2 I_2): ||eps||/std is chi with 2 dof, P(chi_2 < r) = 1 - e^{-r^2/2}
@@ -111,25 +111,25 @@ X = np.linspace(-20, 20, 40_001)
 
 
 @pytest.mark.parametrize("m1,s1,m2,s2", [(0, 1, 1, 1), (0, 1, 0, 2), (-1, 0.5, 2, 1.5), (0, 2, 0, 1)])
-def test_kl_divergence_matches_gaussian_closed_form(m1, s1, m2, s2):
+def test_kl_on_grid_matches_gaussian_closed_form(m1, s1, m2, s2):
     p, q = _gauss(X, m1, s1), _gauss(X, m2, s2)
     # trapezoid on a 1e-3 grid of smooth integrands: error far below 1e-6
-    assert kl_divergence(p, q, X) == pytest.approx(_kl_gauss(m1, s1, m2, s2), abs=1e-6)
+    assert kl_on_grid(p, q, X) == pytest.approx(_kl_gauss(m1, s1, m2, s2), abs=1e-6)
 
 
 def test_kl_is_zero_for_equal_densities_and_asymmetric_otherwise():
     p, q = _gauss(X, 0, 1), _gauss(X, 0, 2)
-    assert kl_divergence(p, p, X) == 0.0
-    assert kl_divergence(p, q, X) != pytest.approx(kl_divergence(q, p, X), abs=1e-2)
+    assert kl_on_grid(p, p, X) == 0.0
+    assert kl_on_grid(p, q, X) != pytest.approx(kl_on_grid(q, p, X), abs=1e-2)
 
 
 def test_kl_is_infinite_when_q_vanishes_where_p_does_not():
     x = np.linspace(0, 1, 11)
     p = np.ones_like(x)
     q = np.where(x < 0.5, 2.0, 0.0)
-    assert kl_divergence(p, q, x) == math.inf
+    assert kl_on_grid(p, q, x) == math.inf
     # the other way round the points with q = 0 contribute nothing: KL(q || p) = integral q log q (p = 1)
-    assert kl_divergence(q, p, x) == pytest.approx(trapezoid(q * np.log(np.where(q > 0, q, 1)), x), rel=1e-12)
+    assert kl_on_grid(q, p, x) == pytest.approx(trapezoid(q * np.log(np.where(q > 0, q, 1)), x), rel=1e-12)
 
 
 def test_jsd_matches_direct_quadrature_and_is_symmetric():
@@ -138,16 +138,16 @@ def test_jsd_matches_direct_quadrature_and_is_symmetric():
     with np.errstate(divide="ignore", invalid="ignore"):
         direct = 0.5 * trapezoid(np.where(p > 0, p * np.log(p / m), 0), X) + \
             0.5 * trapezoid(np.where(q > 0, q * np.log(q / m), 0), X)
-    jsd = js_divergence(p, q, X)
+    jsd = jsd_on_grid(p, q, X)
     assert jsd == pytest.approx(direct, rel=1e-10)
-    assert js_divergence(q, p, X) == pytest.approx(jsd, rel=1e-12)
+    assert jsd_on_grid(q, p, X) == pytest.approx(jsd, rel=1e-12)
     assert 0 < jsd < math.log(2)
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.1, 1.0, 3.0, 10.0])
 def test_jsd_bounds_and_monotone_in_separation(shift):
     p, q = _gauss(X, 0, 1), _gauss(X, shift, 1)
-    jsd = js_divergence(p, q, X)
+    jsd = jsd_on_grid(p, q, X)
     assert -1e-12 <= jsd <= math.log(2) + 1e-12
     if shift == 0.0:
         assert jsd == pytest.approx(0.0, abs=1e-12)
@@ -162,17 +162,17 @@ def test_jsd_of_disjoint_supports_is_log_2():
     p = np.clip(1 - np.abs(x - 1), 0, None)
     q = np.clip(1 - np.abs(x - 4), 0, None)
     assert trapezoid(p, x) == pytest.approx(1.0, abs=1e-12)
-    assert js_divergence(p, q, x) == pytest.approx(math.log(2), abs=1e-12)
+    assert jsd_on_grid(p, q, x) == pytest.approx(math.log(2), abs=1e-12)
 
 
 def test_divergences_validate_inputs():
     x = np.linspace(0, 1, 5)
     with pytest.raises(ValueError):
-        kl_divergence(np.ones(5), np.ones(4), x)
+        kl_on_grid(np.ones(5), np.ones(4), x)
     with pytest.raises(ValueError):
-        js_divergence(np.ones((5, 1)), np.ones((5, 1)), np.ones((5, 1)))
+        jsd_on_grid(np.ones((5, 1)), np.ones((5, 1)), np.ones((5, 1)))
     with pytest.raises(ValueError, match="non-negative"):
-        kl_divergence(-np.ones(5), np.ones(5), x)
+        kl_on_grid(-np.ones(5), np.ones(5), x)
 
 
 # ------------------------------------------------------------------------------------------- KDE

@@ -8,9 +8,10 @@ import torch
 from scipy import integrate, stats
 
 from gan_utils.foundations.minimax import (
-    NormalToUniform, Snapshot, optimal_discriminator, snapshot_scores, take_snapshot,
+    NormalToUniform, Snapshot, snapshot_scores, take_snapshot,
     uniform_prior_generator, value_function,
 )
+from gan_utils.foundations.optimal_discriminator import optimal_discriminator
 from gan_utils.models import mlp_discriminator
 
 matplotlib.use("Agg")
@@ -56,7 +57,9 @@ def test_optimal_discriminator_closed_form_and_errors():
     p, q = stats.norm.pdf(x, -1, 1), stats.norm.pdf(x, 1, 1)
     # for two unit-variance Gaussians at -1 and +1 the log-odds are exactly -2x
     np.testing.assert_allclose(optimal_discriminator(p, q), 1 / (1 + np.exp(2 * x)), rtol=1e-10)
-    assert np.isnan(optimal_discriminator(np.zeros(2), np.zeros(2))).all()
+    # one convention where both densities vanish: D* = 1/2 (a plot may ask for NaN, i.e. a gap)
+    np.testing.assert_array_equal(optimal_discriminator(np.zeros(2), np.zeros(2)), 0.5)
+    assert np.isnan(optimal_discriminator(np.zeros(2), np.zeros(2), both_zero=np.nan)).all()
     with pytest.raises(ValueError):
         optimal_discriminator(np.ones(3), np.ones(2))
     with pytest.raises(ValueError):

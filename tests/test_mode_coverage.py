@@ -27,10 +27,20 @@ def test_grid_means_and_stds_match_the_protocol():
 def test_true_samples_score_as_expected():
     rng = torch.Generator().manual_seed(0)
     for b in BENCHMARKS.values():
-        s = b.score(b.sample(20000, rng))
+        s = b.score(b.sample(20000, rng).samples)
         assert s.modes_captured == b.modes
         assert abs(s.high_quality_fraction - (1 - math.exp(-4.5))) < 0.005  # P(chi2_2 < 9)
         assert s.reverse_kl < 0.01
+
+
+def test_benchmarks_sample_like_the_core_ring_and_grid():
+    from gan_utils.data import grid, ring
+
+    for b, core in ((BENCHMARKS["ring"], ring), (BENCHMARKS["grid"], grid)):
+        mine = b.sample(500, torch.Generator().manual_seed(3))
+        theirs = core(500, generator=torch.Generator().manual_seed(3))
+        assert torch.equal(mine.samples, theirs.samples) and torch.equal(mine.labels, theirs.labels)
+        assert torch.equal(b.sampler()(500, torch.Generator().manual_seed(3)), theirs.samples)
 
 
 def test_known_histogram_and_outliers():

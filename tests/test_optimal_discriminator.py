@@ -12,7 +12,7 @@ from scipy import integrate, optimize, stats  # noqa: E402
 
 from gan_utils.data import GaussianMixture1D  # noqa: E402
 from gan_utils.foundations.optimal_discriminator import (  # noqa: E402
-    bernoulli_kl, central_interval, discriminator_on_grid, input_gradients, logit_gradients, mixture_score,
+    bernoulli_kl, central_interval, discriminator_on_grid, input_gradients, input_gradients_from_logit, mixture_score,
     optimal_discriminator, optimal_logit, optimal_logit_gradients, pointwise_argmax, pointwise_objective,
     posterior_real, value_on_grid,
 )
@@ -172,9 +172,9 @@ def test_mixture_score_matches_finite_differences_and_stays_finite():
     np.testing.assert_allclose(mixture_score(P_DATA, far), (1.5 - 80.0) / 0.8**2, rtol=1e-9)
 
 
-def test_logit_gradients_match_finite_differences():
+def test_input_gradients_from_logit_match_finite_differences():
     a0, slope = np.array([-3.0, 0.0, 2.5]), np.array([1.5, -0.7, 2.0])
-    g = logit_gradients(a0, slope)
+    g = input_gradients_from_logit(a0, slope)
     h = 1e-6
     sig = lambda t: 1 / (1 + np.exp(-t))
     for key, fn in {"D": sig, "log_D": lambda t: np.log(sig(t)), "log_1_minus_D": lambda t: np.log(1 - sig(t))}.items():

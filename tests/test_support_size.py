@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from gan_utils.dynamics.support_size import (birthday_test, calibrate_threshold, closest_pair, nearest_neighbour_distances,
@@ -11,8 +12,62 @@ from gan_utils.dynamics.support_size import (birthday_test, calibrate_threshold,
 def test_closest_pair_and_nn_distances():
     x = torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]])
     d, i, j = closest_pair(x)
-    assert d == 1.0 and {i, j} == {0, 2}
-    assert torch.allclose(nearest_neighbour_distances(x), torch.tensor([1.0, math.sqrt(18), 1.0], dtype=torch.float64))
+    assert d == 1.0 and (i, j) == (0, 2)
+    dist, idx = nearest_neighbour_distances(x)
+    np.testing.assert_allclose(dist, [1.0, math.sqrt(18), 1.0], rtol=1e-15)
+    assert np.array_equal(idx, [2, 2, 0])
+
+
+def _brute_force(q, ref):
+    """Distances from the differences, in float64 (no matrix product anywhere)."""
+    diff = q.reshape(len(q), 1, -1).double() - ref.reshape(1, len(ref), -1).double()
+    return diff.pow(2).sum(-1).sqrt()
+
+
+def test_nearest_neighbour_distances_against_brute_force():
+    g = torch.Generator().manual_seed(0)
+    ref, q = torch.rand(300, 1, 6, 6, generator=g), torch.rand(40, 1, 6, 6, generator=g)
+    dist, idx = nearest_neighbour_distances(q, ref, batch_size=7)
+    full = _brute_force(q, ref)
+    np.testing.assert_allclose(dist, full.min(1).values.numpy(), rtol=1e-12, atol=0)
+    assert np.array_equal(idx, full.argmin(1).numpy())
+    assert dist.dtype == np.float64 and idx.dtype == np.int64
+    # within one set: the nearest *other* row
+    dist_w, idx_w = nearest_neighbour_distances(ref, batch_size=64)
+    full_w = _brute_force(ref, ref).fill_diagonal_(float("inf"))
+    np.testing.assert_allclose(dist_w, full_w.min(1).values.numpy(), rtol=1e-12, atol=0)
+    assert np.array_equal(idx_w, full_w.argmin(1).numpy())
+
+
+def test_identical_rows_are_exactly_zero_even_with_large_norms():
+    # pixel values around 100: ||a||^2 ~ 4e5, where the float32 expansion ||a||^2 + ||b||^2 - 2ab is off by
+    # far more than 1e-3; the exact recomputation must still give 0 for a row and itself, on any CPU
+    g = torch.Generator().manual_seed(1)
+    ref = 100 + torch.rand(200, 1, 28, 28, generator=g)
+    dist, idx = nearest_neighbour_distances(ref[:5], ref)
+    assert np.all(dist == 0.0) and np.array_equal(idx, np.arange(5))
+    # a duplicated row: its nearest other row is the copy, at distance exactly 0; ties go to the lower index
+    dup = torch.cat([ref[:10], ref[3:4]])
+    d_w, i_w = nearest_neighbour_distances(dup)
+    assert d_w[3] == 0.0 and i_w[3] == 10 and d_w[10] == 0.0 and i_w[10] == 3
+    assert closest_pair(dup) == (0.0, 3, 10)
+    twice = torch.cat([ref[:4], ref[:4]])
+    assert np.array_equal(nearest_neighbour_distances(ref[:2], twice)[1], [0, 1])
+    # a small offset is measured to the accuracy of float64 differences, not of the expansion
+    q = ref[:3].clone()
+    q[:, 0, 0, 0] += 1e-3
+    np.testing.assert_allclose(nearest_neighbour_distances(q, ref)[0], 1e-3, rtol=1e-3)
+
+
+def test_nearest_neighbour_distances_errors():
+    with pytest.raises(ValueError):
+        nearest_neighbour_distances(torch.rand(4, 1, 6, 6), torch.rand(3, 1, 5, 5))
+    with pytest.raises(ValueError):
+        nearest_neighbour_distances(torch.rand(1, 3))  # no other row
+    with pytest.raises(ValueError):
+        nearest_neighbour_distances(torch.rand(0, 3), torch.rand(4, 3))
+    with pytest.raises(ValueError):
+        nearest_neighbour_distances(torch.rand(4, 3), candidates=0)
 
 
 def test_uniform_collision_formula():

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from gan_utils.plotting import COLORS
+from gan_utils.plotting import COLORS, finish
 
 
 def plot_best_response(x: np.ndarray, d_values: np.ndarray, before: np.ndarray, after: np.ndarray) -> plt.Figure:
@@ -26,8 +26,7 @@ def plot_best_response(x: np.ndarray, d_values: np.ndarray, before: np.ndarray, 
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, loc="upper left", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_kl_fits(x: np.ndarray, p: np.ndarray, q_forward: np.ndarray, q_reverse: np.ndarray) -> plt.Figure:
@@ -38,8 +37,7 @@ def plot_kl_fits(x: np.ndarray, p: np.ndarray, q_forward: np.ndarray, q_reverse:
     ax.plot(x, q_reverse, color=COLORS["generator"], label=r"argmin KL$(q\|p)$: mode seeking")
     ax.set(xlabel="x", ylabel="density (1/unit of x)", title="one Gaussian fitted to two modes")
     ax.legend(fontsize=9)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def _scatter_kde(ax: plt.Axes, samples: np.ndarray, means: np.ndarray, lim: float) -> None:
@@ -77,8 +75,7 @@ def plot_samples_over_training(snapshots: Mapping[str, Sequence[tuple[int, torch
                 ax.set_ylabel("$x_2$")
             if r == len(names) - 1:
                 ax.set_xlabel("$x_1$")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_mode_histogram(counts: np.ndarray, title: str, xlabel: str = "mode") -> plt.Figure:
@@ -89,8 +86,7 @@ def plot_mode_histogram(counts: np.ndarray, title: str, xlabel: str = "mode") ->
     ax.axhline(counts.sum() / len(counts), color=COLORS["data"], ls="--", lw=1, label="uniform")
     ax.set(xlabel=xlabel, ylabel="number of samples", title=title)
     ax.legend()
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_birthday(results: Mapping[str, object], support_note: str = "") -> plt.Figure:
@@ -106,5 +102,4 @@ def plot_birthday(results: Mapping[str, object], support_note: str = "") -> plt.
     ax.set_xticks(sizes, [str(v) for v in sizes])  # label the batch sizes tried (after set_xscale)
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=9)
-    fig.tight_layout()
-    return fig
+    return finish(fig)

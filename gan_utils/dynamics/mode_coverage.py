@@ -20,7 +20,8 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 import torch
 
-from gan_utils.data import grid_means, ring_means
+from gan_utils.data import ToyData, grid_means, ring_means, sample_mixture
+from gan_utils.models import generate
 
 N_EVAL = 2500  # samples per evaluation in the protocol
 THRESHOLD = 3.0  # high quality: within 3 standard deviations of the nearest mean
@@ -76,16 +77,15 @@ class Benchmark:
     def modes(self) -> int:
         return len(self.means)
 
-    def sample(self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> torch.Tensor:
-        """n samples (n, 2) of the equal-weight mixture, drawn on the generator's device."""
-        dev = torch.device("cpu") if generator is None else generator.device
-        k = torch.randint(0, self.modes, (n,), generator=generator, device=dev)
-        x = self.means.to(dev)[k] + self.std * torch.randn(n, 2, generator=generator, device=dev)
-        return x.to(device)
+    def sample(self, n: int, generator: torch.Generator | None = None, device: torch.device | str = "cpu") -> ToyData:
+        """n samples of the equal-weight mixture with their modes (``.samples`` (n, 2), ``.labels`` (n,)),
+        by :func:`gan_utils.data.sample_mixture`: the same draws as :func:`gan_utils.data.ring` and
+        :func:`gan_utils.data.grid` for the same generator."""
+        return sample_mixture(n, self.means, self.std, generator, device)
 
     def sampler(self) -> Callable[[int, torch.Generator], torch.Tensor]:
-        """A ``sample_real(n, generator)`` for :func:`gan_utils.train.train_gan`."""
-        return lambda n, generator: self.sample(n, generator, generator.device)
+        """A ``sample_real(n, generator)`` for :func:`gan_utils.train.train_gan`: the samples (n, 2) only."""
+        return lambda n, generator: self.sample(n, generator, generator.device).samples
 
     def score(self, samples: torch.Tensor) -> ModeCoverage:
         return mode_coverage(samples, self.means, self.std, threshold=THRESHOLD, min_count=1)
@@ -117,13 +117,10 @@ def distinct_points(points: torch.Tensor, tol: float = 1e-6) -> int:
 @torch.no_grad()
 def score_generator(G: torch.nn.Module, benchmark: Benchmark, z_dim: int, n: int = N_EVAL, seed: int = 12345,
                     device: torch.device | str = "cpu") -> ModeCoverage:
-    """Draw n samples G(z), z ~ N(0, I) from a fixed seed, and score them (in eval mode)."""
-    was = G.training
-    G.eval()
+    """Draw n samples G(z), z ~ N(0, I) from a fixed seed, and score them (:func:`gan_utils.models.generate`:
+    eval mode, one batch)."""
     rng = torch.Generator(device=device).manual_seed(seed)
-    x = G(torch.randn(n, z_dim, generator=rng, device=device))
-    G.train(was)
-    return benchmark.score(x)
+    return benchmark.score(generate(G, torch.randn(n, z_dim, generator=rng, device=device), batch_size=None))
 
 
 def mean_se(values: Sequence[float]) -> tuple[float, float]:

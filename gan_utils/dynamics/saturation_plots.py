@@ -6,7 +6,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from gan_utils.plotting import COLORS
+from gan_utils.plotting import COLORS, finish
 
 LOSS_COLORS = {"saturating": COLORS["accent"], "nonsaturating": COLORS["generator"], "lsgan": "tab:purple"}
 METHOD_COLORS = {"simultaneous": COLORS["accent"], "alternating": "tab:orange", "extragradient": COLORS["discriminator"],
@@ -38,8 +38,7 @@ def plot_saturation(logits: np.ndarray, closed: Mapping[str, np.ndarray], autogr
     axes[0, 0].axvspan(0, 0.1, color="gray", alpha=0.12)
     axes[1, 0].axvspan(0, 0.1, color="gray", alpha=0.12)
     axes[0, 0].set_title("early training: D rejects fakes (shaded)")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_gradient_identities(thetas: np.ndarray, rows: Mapping[str, Sequence[float]]) -> plt.Figure:
@@ -58,8 +57,7 @@ def plot_gradient_identities(thetas: np.ndarray, rows: Mapping[str, Sequence[flo
     ax.set(xlabel=r"generator mean $\theta_0$ (data units)", ylabel=r"derivative in $\theta$ (nats / data unit)",
            title="gradient identities at the frozen optimal discriminator")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_gradient_norms(norms: Mapping[str, Mapping[str, float]]) -> plt.Figure:
@@ -75,8 +73,7 @@ def plot_gradient_norms(norms: Mapping[str, Mapping[str, float]]) -> plt.Figure:
     ax.set(yscale="log", ylabel=r"$\|\nabla_{\theta_G} \mathrm{loss}\|_2$",
            title="generator gradient against a pretrained discriminator")
     ax.legend(fontsize=9)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_progress(curves: Mapping[str, Mapping[str, list]], ylabel: str, threshold: float, title: str,
@@ -91,8 +88,7 @@ def plot_progress(curves: Mapping[str, Mapping[str, list]], ylabel: str, thresho
     if not higher_is_better:
         ax.set_yscale("log")
     ax.legend(fontsize=9)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_saddle_surface(extent: float = 1.5, points: int = 41) -> plt.Figure:
@@ -104,8 +100,7 @@ def plot_saddle_surface(extent: float = 1.5, points: int = 41) -> plt.Figure:
     ax.plot_surface(X, Y, X * Y, cmap="coolwarm", linewidth=0, antialiased=True, alpha=0.85)
     ax.scatter([0], [0], [0], color="black", s=30)
     ax.set(xlabel="x (minimiser)", ylabel="y (maximiser)", zlabel="f(x, y) = x y", title="the saddle of min_x max_y x y")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_saddle_dynamics(paths: Mapping[str, np.ndarray], band: tuple[float, float] | None = None) -> plt.Figure:
@@ -122,8 +117,7 @@ def plot_saddle_dynamics(paths: Mapping[str, np.ndarray], band: tuple[float, flo
         ax_d.axhspan(*band, color=METHOD_COLORS["alternating"], alpha=0.15, label="alternating: predicted band")
     ax_d.set(xlabel="step", ylabel="distance to (0, 0)", yscale="log", title="distance to the equilibrium")
     ax_d.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_training_signs(histories: Mapping[str, Mapping[str, list]], smooth: int = 25) -> plt.Figure:
@@ -156,5 +150,4 @@ def plot_training_signs(histories: Mapping[str, Mapping[str, list]], smooth: int
         axes[2, j].set(yscale="log", xlabel="generator step", ylabel=r"$\|\nabla_{\theta_G}\|$ (G's gradient norm)")
     axes[0, 0].legend(fontsize=8)
     axes[1, 0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return finish(fig)

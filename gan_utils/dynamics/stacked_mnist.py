@@ -15,7 +15,6 @@ import torch
 
 from gan_utils.classifier import classify
 from gan_utils.digit_metrics import kl_to_uniform
-from gan_utils.models import generate as generate_images
 
 N_MODES = 1000
 N_EVAL = 26_000
@@ -60,14 +59,3 @@ def score_modes(ids: torch.Tensor | np.ndarray) -> StackedScore:
         raise ValueError("ids must be a non-empty 1-D array of integers in 0..999")
     counts = np.bincount(ids, minlength=N_MODES)
     return StackedScore(int((counts > 0).sum()), kl_to_uniform(counts), counts)
-
-
-@torch.no_grad()
-def generate(G: torch.nn.Module, n: int, nz: int, device: torch.device | str, seed: int = 0,
-             batch_size: int = 1000) -> torch.Tensor:
-    """n samples of G in eval mode (:func:`gan_utils.models.generate`) from noise z ~ N(0, I) with a
-    fixed seed, drawn batch by batch on ``device``; returned on the CPU."""
-    rng = torch.Generator(device=device).manual_seed(seed)
-    out = [generate_images(G, torch.randn(min(batch_size, n - i), nz, generator=rng, device=device), batch_size).cpu()
-           for i in range(0, n, batch_size)]
-    return torch.cat(out)

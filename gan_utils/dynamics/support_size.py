@@ -10,6 +10,10 @@ For images "duplicate" means *near*-duplicate: two samples closer than a thresho
 space (Euclidean distance of the [-1, 1] pixels). Arora & Zhang inspected the closest pairs by eye;
 here ``tau`` is calibrated on real data (:func:`calibrate_threshold`) and the same test is run on real
 images as a reference. Deviation: the decision is automatic, not visual.
+
+All distances come from :func:`nearest_neighbour_distances` (also chapter 8's search for the training
+image nearest to a sample), which recomputes the nearest candidates from their differences, so that an
+exact duplicate is at distance 0 on every CPU.
 """
 from __future__ import annotations
 
@@ -19,24 +23,64 @@ import numpy as np
 import torch
 
 
+@torch.no_grad()
+def nearest_neighbour_distances(queries: torch.Tensor, reference: torch.Tensor | None = None, batch_size: int = 256,
+                                candidates: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Euclidean distance from each row of ``queries`` (N, ...) to its nearest row of ``reference`` (M, ...)
+    (rows flattened, e.g. images in pixel space), and that row's index; with ``reference=None``, to its
+    nearest *other* row of ``queries`` (one set against itself, as the birthday test needs).
+
+    Two passes, so that the result does not depend on how a CPU or GPU rounds a matrix product. First
+    the ``candidates`` nearest rows by ``torch.cdist`` in float32: fast, but for many rows it computes
+    ||a||^2 + ||b||^2 - 2 a.b, whose rounding error grows with the norms and differs between CPUs (the
+    distance of an image to itself can come out as 1e-3). Then the distances to those candidates are
+    recomputed as ||a - b|| from the differences (float64; float32 on MPS) and the smallest is kept, the
+    lowest index on ties: an identical row gives exactly 0. Should more than ``candidates`` rows lie
+    within float32 rounding of the nearest one's distance, the distance returned is still within twice
+    that rounding of the true minimum. Runs on the reference's device; returns float64 distances (N,) and
+    int64 indices (N,) as NumPy arrays.
+    """
+    within = reference is None
+    ref = queries if within else reference
+    if len(ref) == 0 or len(queries) == 0:
+        raise ValueError("need at least one query and one reference row")
+    if within and len(queries) < 2:
+        raise ValueError("need at least two rows to find each row's nearest other row")
+    if batch_size < 1 or candidates < 1:
+        raise ValueError(f"batch_size and candidates must be >= 1, got {batch_size}, {candidates}")
+    ref = ref.reshape(len(ref), -1)
+    q = queries.reshape(len(queries), -1)
+    if q.shape[1] != ref.shape[1]:
+        raise ValueError(f"queries have {q.shape[1]} entries per row, the reference {ref.shape[1]}")
+    device = ref.device
+    exact_dtype = torch.float32 if device.type == "mps" else torch.float64
+    ref32 = ref.float()
+    k = min(candidates + int(within), len(ref))
+    dist, idx = [], []
+    for start in range(0, len(q), batch_size):
+        qb = q[start:start + batch_size].to(device)
+        own = torch.arange(start, start + len(qb), device=device)[:, None]  # each query's own row (within)
+        approx = torch.cdist(qb.float(), ref32)  # (B, M)
+        if within:
+            approx.scatter_(1, own, float("inf"))
+        cand = approx.topk(k, dim=1, largest=False).indices.sort(dim=1).values  # (B, k), ascending index
+        exact = torch.linalg.vector_norm(qb[:, None, :].to(exact_dtype) - ref[cand].to(exact_dtype), dim=2)
+        if within:
+            exact = exact.masked_fill(cand == own, float("inf"))
+        best = exact.argmin(dim=1, keepdim=True)  # the first minimum: the lowest index among ties
+        dist.append(exact.gather(1, best)[:, 0].cpu())
+        idx.append(cand.gather(1, best)[:, 0].cpu())
+    return torch.cat(dist).double().numpy(), torch.cat(idx).numpy()
+
+
 def closest_pair(x: torch.Tensor) -> tuple[float, int, int]:
-    """The smallest Euclidean distance between two different rows of x (n, ...) and their indices."""
+    """The smallest Euclidean distance between two different rows of x (n, ...) and their indices i < j
+    (:func:`nearest_neighbour_distances` of x against itself; the first such pair on ties)."""
     if len(x) < 2:
         raise ValueError("need at least two samples")
-    f = x.reshape(len(x), -1).to(torch.float64)
-    d = torch.cdist(f, f)
-    d.fill_diagonal_(float("inf"))
-    flat = int(torch.argmin(d))
-    i, j = divmod(flat, len(x))
-    return float(d[i, j]), i, j
-
-
-def nearest_neighbour_distances(x: torch.Tensor) -> torch.Tensor:
-    """For each row of x (n, ...), the distance to its nearest other row (n,)."""
-    f = x.reshape(len(x), -1).to(torch.float64)
-    d = torch.cdist(f, f)
-    d.fill_diagonal_(float("inf"))
-    return d.min(dim=1).values
+    d, nearest = nearest_neighbour_distances(x)
+    i = int(np.argmin(d))
+    return float(d[i]), i, int(nearest[i])
 
 
 def calibrate_threshold(real: torch.Tensor, quantile: float = 0.01) -> float:
@@ -44,7 +88,7 @@ def calibrate_threshold(real: torch.Tensor, quantile: float = 0.01) -> float:
     set of this size, that share of the images has a "near-duplicate" partner."""
     if not 0 < quantile < 1:
         raise ValueError(f"quantile must be in (0, 1), got {quantile}")
-    return float(torch.quantile(nearest_neighbour_distances(real), quantile))
+    return float(torch.quantile(torch.from_numpy(nearest_neighbour_distances(real)[0]), quantile))
 
 
 class BirthdayResult(NamedTuple):

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from gan_utils.plotting import COLORS
+from gan_utils.plotting import COLORS, finish
 
 
 def plot_mle_fit(
@@ -33,10 +33,7 @@ def plot_mle_fit(
         ax_ll.plot(np.arange(len(log_likelihood)), log_likelihood, color=COLORS["accent"], lw=1.5)
         ax_ll.set(xlabel="EM iteration", ylabel="mean log-likelihood (nats / sample)",
                   title="EM never decreases the likelihood", xscale="symlog")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title)
 
 
 def plot_implicit_samples(
@@ -53,10 +50,7 @@ def plot_implicit_samples(
         ax.set(xlabel="x (data units)", title=name, xlim=(x[0], x[-1]))
         ax.legend(loc="upper left", fontsize=9)
     axes[0, 0].set_ylabel("density (1 / data unit)")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title)
 
 
 def plot_pca_spectrum(
@@ -85,7 +79,4 @@ def plot_pca_spectrum(
     ax_s.set(xlabel="component index j (largest first)", ylabel=r"explained variance ratio $\lambda_j / \sum \lambda$",
              yscale="log", ylim=(1e-6, 1))
     ax_s.legend(loc="upper right", fontsize=9)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title)

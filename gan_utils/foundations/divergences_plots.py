@@ -8,7 +8,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from gan_utils.plotting import COLORS
+from gan_utils.plotting import COLORS, finish
 
 LOG4 = math.log(4.0)
 LOG2 = math.log(2.0)
@@ -32,8 +32,7 @@ def plot_density_pairs(x: np.ndarray, pairs: Mapping[str, tuple[np.ndarray, np.n
     for ax in axes[:, 0]:
         ax.set_ylabel("density")
     axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_c_along_path(theta: np.ndarray, c_values: np.ndarray, x: np.ndarray,
@@ -53,8 +52,7 @@ def plot_c_along_path(theta: np.ndarray, c_values: np.ndarray, x: np.ndarray,
     ax_d.axhline(0.5, color="gray", ls="--", lw=0.8)
     ax_d.set(xlabel="x (data units)", ylabel=r"$D^*_G(x)$", ylim=(-0.02, 1.02), title="optimal discriminator")
     ax_d.legend(fontsize=9)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_jsd_saturation(separation: np.ndarray, jsd_values: np.ndarray, grad_analytic: np.ndarray,
@@ -79,8 +77,7 @@ def plot_jsd_saturation(separation: np.ndarray, jsd_values: np.ndarray, grad_ana
     ax_g.set(xlabel=f"separation $\\theta$ (units of {unit})", ylabel=r"$|d\,\mathrm{JSD} / d\theta|$ (nats per data unit)",
              title="and its gradient vanishes")
     ax_g.legend(fontsize=9)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_landscape(theta_shift: np.ndarray, theta_scale: np.ndarray, c_grid: np.ndarray,
@@ -104,8 +101,7 @@ def plot_landscape(theta_shift: np.ndarray, theta_scale: np.ndarray, c_grid: np.
     ax_p.axhline(-LOG4, color=COLORS["accent"], ls="--", lw=1, label=r"$-\log 4$")
     ax_p.set(xlabel="t (position along the path)", ylabel=r"$C$ (nats)", title="same endpoints, two paths")
     ax_p.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_jsd_training(eval_steps: Sequence[int], jsd_values: Sequence[float], history,
@@ -128,5 +124,4 @@ def plot_jsd_training(eval_steps: Sequence[int], jsd_values: Sequence[float], hi
                   label=f"running mean over {smooth} steps")
         ax_g.legend(fontsize=9)
     ax_g.set(xlabel="generator step", ylabel="generator loss (nats)", title="what the generator minimises")
-    fig.tight_layout()
-    return fig
+    return finish(fig)

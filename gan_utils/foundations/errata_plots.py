@@ -4,7 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from gan_utils.plotting import COLORS
+from gan_utils.plotting import COLORS, finish
 
 
 def plot_wrong_value(ts: np.ndarray, v_right: np.ndarray, v_wrong: np.ndarray, c_of_g: float) -> plt.Figure:
@@ -22,8 +22,7 @@ def plot_wrong_value(ts: np.ndarray, v_right: np.ndarray, v_wrong: np.ndarray, c
     axes[1].set(xscale="log", xlabel=r"confidence $t$", ylabel="value (nats)", title="mistaken: no maximum")
     for ax in axes:
         ax.legend(loc="lower right" if ax is axes[0] else "upper left")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_landscape_vs_mixture(thetas: np.ndarray, c_theta: np.ndarray, ts: np.ndarray, c_mix: np.ndarray) -> plt.Figure:
@@ -37,5 +36,4 @@ def plot_landscape_vs_mixture(thetas: np.ndarray, c_theta: np.ndarray, ts: np.nd
     axes[1].set(xlabel=r"mixture weight $t$ in $(1 - t)\,p_1 + t\,p_2$", ylabel="$C$ (nats)",
                 title=r"in $p_g$: convex")
     axes[0].legend()
-    fig.tight_layout()
-    return fig
+    return finish(fig)

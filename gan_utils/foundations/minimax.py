@@ -5,8 +5,8 @@
   prior p_z = U(0, 1), as in the paper's Figure 1 (probability integral transform u = Phi(eps)).
 * :func:`take_snapshot`, :class:`Snapshot` -- what a Figure 1 panel shows: D on a grid, the map
   z -> G(z) for fixed z, and a kernel density estimate of p_g.
-* :func:`optimal_discriminator`, :func:`snapshot_scores` -- D* = p_data / (p_data + p_g) and the
-  numbers each panel is judged by (JSD, distance of D to 1/2 and to D*).
+* :func:`snapshot_scores` -- the numbers each panel is judged by (JSD, distance of D to 1/2 and to
+  D* = p_data / (p_data + p_g), from :func:`gan_utils.foundations.optimal_discriminator.optimal_discriminator`).
 """
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from scipy import integrate
 from torch import nn
 
-from gan_utils.foundations.divergences import js_divergence, kde_density
+from gan_utils.foundations.divergences import jsd_on_grid, kde_density
+from gan_utils.foundations.optimal_discriminator import optimal_discriminator
 from gan_utils.models import mlp_generator
 
 
@@ -87,31 +88,23 @@ def take_snapshot(G: nn.Sequential, D: nn.Module, x: np.ndarray, u: np.ndarray, 
     return Snapshot(label, step, np.asarray(x, dtype=np.float64), d, u, g_u, samples, kde_density(samples, x))
 
 
-def optimal_discriminator(p_data: np.ndarray, p_g: np.ndarray) -> np.ndarray:
-    """D*(x) = p_data(x) / (p_data(x) + p_g(x)) (chapter 3, eq-optimal-d); NaN where both vanish."""
-    p_data, p_g = np.asarray(p_data, dtype=np.float64), np.asarray(p_g, dtype=np.float64)
-    if p_data.shape != p_g.shape or (p_data < 0).any() or (p_g < 0).any():
-        raise ValueError("p_data and p_g must be non-negative arrays of the same shape")
-    total = p_data + p_g
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, p_data / total, np.nan)
-
-
 def snapshot_scores(snap: Snapshot, p_data: np.ndarray) -> dict[str, float]:
     """The numbers a Figure 1 panel is judged by, all on the snapshot's grid (trapezoidal rule):
 
-    * ``jsd``: JSD(p_data || p_g) with p_g the KDE of G's samples (nats);
+    * ``jsd``: JSD(p_data || p_g) with the snapshot's p_g, the KDE of G's samples (nats; the value
+      :func:`gan_utils.foundations.divergences.jsd_to_samples` gives for ``snap.samples``);
     * ``d_half``: E_{x ~ p_data} |D(x) - 1/2|, how far D is from the equilibrium value 1/2 where data lie;
     * ``d_star``: E_{x ~ m} |D(x) - D*(x)| with m = (p_data + p_g)/2 and D* = p_data / (p_data + p_g),
-      how far D is from the optimal discriminator for this G where either distribution has mass.
+      how far D is from the optimal discriminator for this G where either distribution has mass (where
+      both densities vanish D* is 1/2, the convention of ``optimal_discriminator``; m = 0 there anyway).
     """
     p_data = np.asarray(p_data, dtype=np.float64)
     if p_data.shape != snap.x.shape:
         raise ValueError("p_data must be tabulated on the snapshot's grid")
     m = 0.5 * (p_data + snap.p_g)
-    d_star = np.nan_to_num(optimal_discriminator(p_data, snap.p_g), nan=0.5)
+    d_star = optimal_discriminator(p_data, snap.p_g)
     return {
-        "jsd": js_divergence(p_data, snap.p_g, snap.x),
+        "jsd": jsd_on_grid(p_data, snap.p_g, snap.x),
         "d_half": float(integrate.trapezoid(p_data * np.abs(snap.d - 0.5), snap.x)),
         "d_star": float(integrate.trapezoid(m * np.abs(snap.d - d_star), snap.x)),
     }

@@ -8,7 +8,8 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from gan_utils.plotting import COLORS
+from gan_utils.foundations.optimal_discriminator import optimal_discriminator
+from gan_utils.plotting import COLORS, finish
 
 _BELOW = 0.55  # the mapping lines take this fraction of the density axis' height, below zero
 
@@ -23,10 +24,9 @@ def plot_figure1_panel(snap, p_data: np.ndarray, ax: plt.Axes | None = None, tit
     z ~ U(0, 1), drawn over ``z_interval`` of the x axis (default: the middle 60% of the grid), the
     upper line is the x axis, and each arrow joins a fixed z to x = G(z). ``top``: upper limit of the
     density axis (default: from this panel's densities). ``show_d_star``: also draw the optimal
-    discriminator D* = p_data / (p_data + p_g) for this p_g (thin, light blue).
+    discriminator D* = p_data / (p_data + p_g) for this p_g (thin, light blue), with a gap where both
+    densities vanish and D* is undefined.
     """
-    from gan_utils.foundations.minimax import optimal_discriminator
-
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.0, 3.6))
     else:
@@ -53,7 +53,7 @@ def plot_figure1_panel(snap, p_data: np.ndarray, ax: plt.Axes | None = None, tit
     ax_d = ax.twinx()
     ax_d.plot(x, snap.d, color=COLORS["discriminator"], ls="--", lw=1.6, label="D(x)")
     if show_d_star:
-        ax_d.plot(x, optimal_discriminator(p_data, snap.p_g), color=COLORS["discriminator"], lw=0.9, alpha=0.45,
+        ax_d.plot(x, optimal_discriminator(p_data, snap.p_g, both_zero=np.nan), color=COLORS["discriminator"], lw=0.9, alpha=0.45,
                   label=r"$D^*$ for this $p_g$")
     d_top = 1.05
     ax_d.set_ylim(-_BELOW * d_top, d_top)
@@ -90,10 +90,7 @@ def plot_figure1(snapshots: Sequence, p_data: np.ndarray, titles: Sequence[str] 
     for i, (ax, snap) in enumerate(zip(axes[0], snapshots)):
         plot_figure1_panel(snap, p_data, ax=ax, title=titles[i] if titles else snap.label, legend=i == 0,
                            top=top, show_d_star=bool(show_d_star[i]) if show_d_star else False)
-    if suptitle:
-        fig.suptitle(suptitle)
-    fig.tight_layout()
-    return fig
+    return finish(fig, suptitle)
 
 
 def plot_snapshot_grid(snapshots: Sequence, p_data: np.ndarray, ncols: int = 4, suptitle: str | None = None) -> plt.Figure:
@@ -110,10 +107,7 @@ def plot_snapshot_grid(snapshots: Sequence, p_data: np.ndarray, ncols: int = 4, 
             plot_figure1_panel(snapshots[i], p_data, ax=ax, title=snapshots[i].label, legend=i == 0, top=top)
         else:
             ax.set_axis_off()
-    if suptitle:
-        fig.suptitle(suptitle)
-    fig.tight_layout()
-    return fig
+    return finish(fig, suptitle)
 
 
 def snapshot_slider(snapshots: Sequence, p_data: np.ndarray, dpi: int = 72):
@@ -168,7 +162,4 @@ def plot_k_ablation(jsd_by_k: Mapping[int, Sequence[float]], floor: float | None
     ax.set(xlabel="discriminator steps per generator step", ylabel=f"JSD(p_data ‖ p_g){budget} (nats)")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title, ax=ax)

@@ -154,11 +154,14 @@ def input_gradients(D: torch.nn.Module, x: np.ndarray, device: torch.device | st
     (da,) = torch.autograd.grad(logit.sum(), xt)
     a = logit.detach().double().cpu().numpy().ravel()
     da = da.double().cpu().numpy().ravel()
-    return logit_gradients(a, da)
+    return input_gradients_from_logit(a, da)
 
 
-def logit_gradients(a: np.ndarray, da: np.ndarray) -> dict[str, np.ndarray]:
-    """Given a logit a(x) and its derivative a'(x), the derivatives of D = sigma(a), log D and log(1 - D)."""
+def input_gradients_from_logit(a: np.ndarray, da: np.ndarray) -> dict[str, np.ndarray]:
+    """Given a logit a(x) and its derivative a'(x), the x-derivatives of D = sigma(a), log D and log(1 - D)
+    by the chain rule (the keys of :func:`input_gradients`). Not to be confused with
+    :func:`gan_utils.dynamics.generator_gradients.logit_gradients`, the derivatives of the generator losses
+    with respect to the logit itself."""
     a, da = np.asarray(a, dtype=np.float64), np.asarray(da, dtype=np.float64)
     d = 1.0 / (1.0 + np.exp(-a))
     one_minus_d = 1.0 / (1.0 + np.exp(a))
@@ -181,11 +184,11 @@ def mixture_score(mix, x: np.ndarray) -> np.ndarray:
 
 
 def optimal_logit_gradients(p_data, p_g, x: np.ndarray) -> dict[str, np.ndarray]:
-    """The derivatives of the analytic D* at ``x`` (same keys as :func:`logit_gradients`), from the exact
+    """The derivatives of the analytic D* at ``x`` (same keys as :func:`input_gradients`), from the exact
     logit a*(x) = log p_data(x) - log p_g(x) and a*'(x) = (log p_data)' - (log p_g)'."""
     x = np.asarray(x, dtype=np.float64)
     a = p_data.log_pdf(x) - p_g.log_pdf(x)
-    return logit_gradients(a, mixture_score(p_data, x) - mixture_score(p_g, x))
+    return input_gradients_from_logit(a, mixture_score(p_data, x) - mixture_score(p_g, x))
 
 
 def value_on_grid(logit: np.ndarray, p_data: np.ndarray, p_g: np.ndarray, x: np.ndarray) -> float:

@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from gan_utils.plotting import COLORS
+from gan_utils.plotting import COLORS, finish
 
 _REGION_COLORS = {"p_data": COLORS["data"], "p_g": COLORS["generator"]}
 
@@ -30,10 +30,7 @@ def plot_pointwise_objective(y: np.ndarray, pairs: Sequence[tuple[float, float]]
     ax.set(xlabel="y = D(x)  (probability that x is real)", ylabel="f(y) = a log y + b log(1 - y)  (nats)",
            xlim=(0, 1), ylim=(min(lows) - 3.0, max(lows) + 0.5))
     ax.legend(loc="lower center", fontsize=9)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title, ax=ax)
 
 
 def _shade(ax: plt.Axes, regions: Mapping[str, tuple[float, float]]) -> None:
@@ -64,10 +61,7 @@ def plot_discriminator_fit(
         ax.axvspan(*region, color="gray", alpha=0.12, lw=0, label=None)
     ax_e.text(0.99, 0.95, r"shaded: central 99% of $m = (p_\mathrm{data} + p_g)/2$", transform=ax_e.transAxes,
               va="top", ha="right", fontsize=9)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title)
 
 
 def plot_extrapolation(
@@ -93,10 +87,7 @@ def plot_extrapolation(
     ax_d.legend(ax_d.get_legend_handles_labels()[0] + handles,
                 ax_d.get_legend_handles_labels()[1] + [f"99% of {n}" for n in regions], loc="upper left", fontsize=7.5)
     ax_a.legend(loc="lower center", fontsize=8)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title)
 
 
 def plot_d_training(histories: Mapping[str, Mapping[str, Sequence[float]]], floors: Mapping[str, float],
@@ -109,7 +100,4 @@ def plot_d_training(histories: Mapping[str, Mapping[str, Sequence[float]]], floo
         ax.axhline(floors[name], color=color, ls="--", lw=1.2, label=f"{name}: -V(D*, G) = {floors[name]:.4f}")
     ax.set(xlabel="discriminator step", ylabel="loss -V (nats)")
     ax.legend(loc="upper right", fontsize=8)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title, ax=ax)

@@ -7,7 +7,8 @@ Two attributes of a handwritten digit can be read off its pixels without any lab
   mid-grey (``x > 0`` for images in [-1, 1]); the skeleton is the ink thinned to one-pixel-wide
   lines by the Zhang-Suen algorithm (Zhang & Suen 1984, implemented here over a whole batch with
   array shifts, since scikit-image is not a dependency, followed by one pass that removes the
-  redundant corner pixels of staircases); its length counts each horizontal or
+  redundant corner pixels of staircases: :func:`gan_utils.images.digit_shapes.skeletonize` with
+  ``remove_corners=True``); its length counts each horizontal or
   vertical link between skeleton pixels as 1 and each diagonal link as sqrt(2) (diagonal links that
   bridge an L-shaped corner, whose two pixels already connect through an axial neighbour, are not
   counted), plus 1 for the extent of the end pixels. For a closed ring the estimate is within 10%
@@ -33,31 +34,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from gan_utils.images.digit_shapes import INK_THRESHOLD, as_batch, neighbours
-from gan_utils.images.digit_shapes import ink as ink_mask  # noqa: F401  (re-exported: the ink mask of images)
-from gan_utils.images.digit_shapes import skeletonize as zhang_suen
-
-
-def skeletonize(mask: np.ndarray) -> np.ndarray:
-    """Skeletons (N, H, W), bool, for stroke lengths: Zhang-Suen thinning
-    (:func:`gan_utils.images.digit_shapes.skeletonize`), then a last pass that removes the redundant corner
-    pixels of staircases (:func:`_remove_corners`), so that a diagonal counts once."""
-    return _remove_corners(zhang_suen(mask).astype(np.uint8)).astype(bool)
-
-
-def _remove_corners(b: np.ndarray) -> np.ndarray:
-    """Delete the redundant pixels of 4-connected staircases that Zhang-Suen leaves (a pixel with two
-    axial neighbours at a right angle whose removal keeps the skeleton 8-connected, i.e. whose
-    8-connectivity number (Yokoi) is 1), one corner orientation at a time; end points stay."""
-    b = b.copy()
-    for k in range(4):
-        n = neighbours(b)
-        p2, p3, p4, p5, p6, p7, p8, p9 = n
-        xb = [1 - v for v in (p4, p3, p2, p9, p8, p7, p6, p5, p4)]  # complements, E then counter-clockwise
-        connectivity = sum(xb[i] - xb[i] * xb[i + 1] * xb[i + 2] for i in (0, 2, 4, 6))
-        corner = (p2 * p4, p4 * p6, p6 * p8, p8 * p2)[k]
-        b[(b == 1) & (connectivity == 1) & (sum(n) >= 2) & (corner == 1)] = 0
-    return b
+from gan_utils.images.digit_shapes import INK_THRESHOLD, as_batch, ink, skeletonize
+from gan_utils.models import generate
 
 
 def skeleton_length(skeleton: np.ndarray) -> np.ndarray:
@@ -86,9 +64,9 @@ def stroke_thickness(images: torch.Tensor | np.ndarray, threshold: float = INK_T
 
     Images in [-1, 1]; an image without ink gets NaN.
     """
-    mask = ink_mask(images, threshold)
+    mask = ink(images, threshold)
     area = mask.sum(axis=(1, 2)).astype(float)
-    length = skeleton_length(skeletonize(mask))
+    length = skeleton_length(skeletonize(mask, remove_corners=True))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(length > 0, area / np.maximum(length, 1e-12), np.nan)
 
@@ -194,14 +172,15 @@ class Sweep:
 @torch.no_grad()
 def attribute_sweep(G: torch.nn.Module, classifier: torch.nn.Module, z: torch.Tensor, direction: torch.Tensor,
                     alphas: Sequence[float], attribute: str | Callable = "thickness", batch_size: int = 1000) -> Sweep:
-    """Decode G(z + alpha v) for every alpha and measure ``attribute`` and the classifier's verdict."""
+    """Decode G(z + alpha v) for every alpha (:func:`gan_utils.models.generate`, eval mode, ``batch_size`` codes
+    at a time) and measure ``attribute`` and the classifier's verdict."""
     from gan_utils.classifier import classify
 
     fn = ATTRIBUTES[attribute] if isinstance(attribute, str) else attribute
     codes = shift(z, direction, alphas)  # (A, N, *code)
     values, labels, conf = [], [], []
     for zs in codes:
-        images = torch.cat([G(zs[i:i + batch_size]) for i in range(0, len(zs), batch_size)])
+        images = generate(G, zs, batch_size)
         probs = classify(classifier, images).probs
         values.append(fn(images))
         conf_i, lab_i = probs.max(dim=1)

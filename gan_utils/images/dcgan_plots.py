@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from gan_utils.plotting import COLORS, image_grid
+from gan_utils.plotting import COLORS, finish, image_grid
 
 # metric key -> (axis label, title); the keys are fields of gan_utils.digit_metrics.GeneratedDigitMetrics
 METRIC_LABELS: dict[str, tuple[str, str]] = {
@@ -27,10 +27,7 @@ def plot_sample_evolution(snapshots: Mapping[int, torch.Tensor], nrow: int = 8, 
     fig, axes = plt.subplots(1, len(steps), figsize=(2.6 * len(steps), 2.9), squeeze=False)
     for ax, step in zip(axes[0], steps):
         image_grid(snapshots[step], nrow=nrow, ax=ax, title=f"step {step}")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title)
 
 
 def plot_metric_curves(
@@ -51,10 +48,7 @@ def plot_metric_curves(
         if key in ("class_kl", "frechet_distance"):
             ax.set_yscale("log")
         ax.legend(fontsize=9)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title)
 
 
 def plot_side_by_side(batches: Mapping[str, torch.Tensor], nrow: int = 8, title: str | None = None) -> plt.Figure:
@@ -64,10 +58,7 @@ def plot_side_by_side(batches: Mapping[str, torch.Tensor], nrow: int = 8, title:
     fig, axes = plt.subplots(1, len(batches), figsize=(4.0 * len(batches), 4.3), squeeze=False)
     for ax, (label, images) in zip(axes[0], batches.items()):
         image_grid(images, nrow=nrow, ax=ax, title=label)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title)
 
 
 def plot_ablation(
@@ -95,7 +86,4 @@ def plot_ablation(
         ax.set(xlabel=xlabel, title=panel_title)
     axes[0, 0].set_yticks(y, names)
     axes[0, 0].invert_yaxis()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title)

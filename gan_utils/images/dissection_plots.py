@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from gan_utils.plotting import COLORS, to_unit_range
+from gan_utils.plotting import COLORS, finish, to_unit_range
 
 
 def plot_unit_masks(images: torch.Tensor, unit_maps: torch.Tensor, thresholds: Sequence[float],
@@ -39,9 +39,7 @@ def plot_unit_masks(images: torch.Tensor, unit_maps: torch.Tensor, thresholds: S
             ax.set_yticks([])
             ax.grid(False)
         axes[i, 0].set_ylabel(row_labels[i], rotation=0, ha="right", va="center", fontsize=9)
-    fig.suptitle("unit mask (green) vs concept mask (red outline), 28 x 28 pixels", fontsize=10)
-    fig.tight_layout()
-    return fig
+    return finish(fig, "unit mask (green) vs concept mask (red outline), 28 x 28 pixels", fontsize=10)
 
 
 def plot_best_iou(best: Mapping[str, Mapping[str, float]], title: str = "best unit per concept") -> plt.Figure:
@@ -58,8 +56,7 @@ def plot_best_iou(best: Mapping[str, Mapping[str, float]], title: str = "best un
     ax.set_xticks(x, concepts, rotation=40, ha="right")
     ax.set(ylabel="IoU (evaluation set)", title=title, ylim=(0, 1))
     ax.legend(title="layer")
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_effects(sizes: Sequence[int], top: Sequence[Mapping[str, float]], control: Sequence[Mapping[str, float]],
@@ -76,8 +73,7 @@ def plot_effects(sizes: Sequence[int], top: Sequence[Mapping[str, float]], contr
     ax.axhline(0, color=COLORS["data"], lw=0.8)
     ax.set(xlabel="number of units n", ylabel=ylabel, title=title)
     ax.legend()
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_before_after(rows: Mapping[str, torch.Tensor], n: int = 10, box: tuple[int, int, int, int] | None = None) -> plt.Figure:
@@ -98,5 +94,4 @@ def plot_before_after(rows: Mapping[str, torch.Tensor], n: int = 10, box: tuple[
             ax.set_yticks([])
             ax.grid(False)
         axes[i, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
-    fig.tight_layout()
-    return fig
+    return finish(fig)

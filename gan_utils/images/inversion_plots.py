@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from gan_utils.plotting import COLORS, to_unit_range
+from gan_utils.plotting import COLORS, finish, to_unit_range
 
 
 def plot_image_rows(rows: Mapping[str, torch.Tensor], ncol: int = 8, title: str | None = None) -> plt.Figure:
@@ -24,10 +24,7 @@ def plot_image_rows(rows: Mapping[str, torch.Tensor], ncol: int = 8, title: str 
             ax.set_xticks([])
             ax.set_yticks([])
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title)
 
 
 def plot_init_spread(all_loss: np.ndarray, rel_err: np.ndarray, threshold: float = 1e-2) -> plt.Figure:
@@ -52,8 +49,7 @@ def plot_init_spread(all_loss: np.ndarray, rel_err: np.ndarray, threshold: float
     axes[1].set_xlabel("image index")
     axes[1].set_ylabel(r"$\|\hat z - z\| / \|z\|$")
     axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_restoration_psnr(rows: Sequence[Mapping[str, object]]) -> plt.Figure:
@@ -70,8 +66,7 @@ def plot_restoration_psnr(rows: Sequence[Mapping[str, object]]) -> plt.Figure:
     ax.set_xticks(x, tasks)
     ax.set_ylabel("mean PSNR (dB)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_residuals(in_dist: np.ndarray, ood: Mapping[str, float]) -> plt.Figure:
@@ -89,8 +84,7 @@ def plot_residuals(in_dist: np.ndarray, ood: Mapping[str, float]) -> plt.Figure:
     ax.set_xlabel("inversion residual, pixel MSE")
     ax.set_ylabel("number of images")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return finish(fig)
 
 
 def plot_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", ylabel: str = "loss",
@@ -107,10 +101,7 @@ def plot_curves(curves: Mapping[str, Sequence[float]], xlabel: str = "step", yla
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title, ax=ax)
 
 
 def plot_singular_values(svals: np.ndarray | torch.Tensor) -> plt.Figure:
@@ -126,5 +117,4 @@ def plot_singular_values(svals: np.ndarray | torch.Tensor) -> plt.Figure:
     ax.set_xlabel("index k of the singular value")
     ax.set_ylabel(r"$s_k / s_1$ of $\partial G / \partial z$")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return finish(fig)

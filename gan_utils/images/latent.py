@@ -10,8 +10,10 @@ For the prior p_z = N(0, I_d):
 * the spherical interpolation (slerp, eq-ch08-slerp; Shoemake 1985, proposed for GANs by
   White 2016) moves along the great circle and keeps the norm when |z0| = |z1|.
 
-:func:`path_profiles` decodes both paths and measures each point with a classifier and with D;
-:func:`nearest_neighbour_distances` finds the closest training image in pixel space (torch.cdist);
+:func:`path_profiles` decodes both paths (:func:`gan_utils.models.generate`) and measures each point
+with a classifier and with D;
+:func:`gan_utils.dynamics.support_size.nearest_neighbour_distances` finds the closest training image in
+pixel space (chapter 6's birthday test uses it too);
 :func:`concept_arithmetic` and :func:`jitter` implement the DCGAN paper's protocol (Radford et al.
 2016, section 6.3.2 and Figure 7): average the codes of three exemplars per concept, add and
 subtract the means (eq-ch08-arithmetic), decode the result and 8 neighbours with uniform noise of
@@ -26,6 +28,8 @@ from typing import Sequence
 import numpy as np
 import torch
 from scipy import stats
+
+from gan_utils.models import generate
 
 METHODS = ("lerp", "slerp")
 
@@ -97,17 +101,6 @@ def lerp_norm_scale(t: float | np.ndarray) -> float | np.ndarray:
 
 
 @torch.no_grad()
-def decode(G: torch.nn.Module, z: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-    """G(z) in batches for codes of shape (..., nz) or (..., nz, 1, 1): any leading axes (a batch
-    (N,), a path (T, N)) are kept, images (..., C, H, W) come back."""
-    code_dims = 1 if z.shape[-1] == G.config.nz else 3
-    lead = z.shape[:z.dim() - code_dims]
-    flat = z.reshape(-1, *z.shape[z.dim() - code_dims:])
-    out = torch.cat([G(flat[i:i + batch_size]) for i in range(0, len(flat), batch_size)])
-    return out.reshape(*lead, *out.shape[1:])
-
-
-@torch.no_grad()
 def path_profiles(G: torch.nn.Module, D: torch.nn.Module, classifier: torch.nn.Module, z0: torch.Tensor,
                   z1: torch.Tensor, t: Sequence[float], method: str = "slerp", batch_size: int = 1000) -> dict[str, np.ndarray]:
     """Decode the path between each pair and measure every point: arrays of shape (T, N) with
@@ -119,7 +112,7 @@ def path_profiles(G: torch.nn.Module, D: torch.nn.Module, classifier: torch.nn.M
     T, N = path.shape[:2]
     d = path[0, 0].numel()
     flat = path.reshape(T * N, *path.shape[2:])
-    images = torch.cat([G(flat[i:i + batch_size]) for i in range(0, len(flat), batch_size)])
+    images = generate(G, flat, batch_size)
     realness = torch.cat([torch.sigmoid(D(images[i:i + batch_size])).reshape(-1) for i in range(0, len(images), batch_size)])
     probs = classify(classifier, images, batch_size).probs
     conf, label = probs.max(dim=1)
@@ -130,29 +123,6 @@ def path_profiles(G: torch.nn.Module, D: torch.nn.Module, classifier: torch.nn.M
         "label": label.numpy().reshape(T, N),
         "realness": realness.double().cpu().numpy().reshape(T, N),
     }
-
-
-@torch.no_grad()
-def nearest_neighbour_distances(queries: torch.Tensor, reference: torch.Tensor,
-                                batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """L2 distance in pixel space from each query image to its nearest reference image, and that
-    image's index: ``min_j |x_i - r_j|_2`` over flattened images, batched with ``torch.cdist``.
-
-    Runs on the reference's device; returns float64 distances (N,) and int64 indices (N,).
-    """
-    if len(reference) == 0 or len(queries) == 0:
-        raise ValueError("need at least one query and one reference image")
-    ref = reference.reshape(len(reference), -1).float()
-    q = queries.reshape(len(queries), -1).float()
-    if q.shape[1] != ref.shape[1]:
-        raise ValueError(f"queries have {q.shape[1]} pixels, reference images {ref.shape[1]}")
-    dist, idx = [], []
-    for i in range(0, len(q), batch_size):
-        d = torch.cdist(q[i:i + batch_size].to(ref.device), ref)  # (B, M)
-        m = d.min(dim=1)
-        dist.append(m.values.cpu())
-        idx.append(m.indices.cpu())
-    return torch.cat(dist).double().numpy(), torch.cat(idx).numpy()
 
 
 def concept_arithmetic(groups: Sequence[torch.Tensor], signs: Sequence[int]) -> torch.Tensor:

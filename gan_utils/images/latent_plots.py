@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from gan_utils.plotting import COLORS, image_grid
+from gan_utils.plotting import COLORS, finish, image_grid
 
 METHOD_COLORS = {"lerp": COLORS["accent"], "slerp": COLORS["generator"]}
 
@@ -52,9 +52,7 @@ def plot_path_profiles(profiles: Mapping[str, Mapping[str, np.ndarray]], title: 
             ax.fill_between(t, m - 2 * se, m + 2 * se, color=c, alpha=0.2)
             ax.set(xlabel="position t along the path", ylabel=label)
     axes[0].legend()
-    fig.suptitle(title or "Along the path between two codes (mean +- 2 SE over pairs)")
-    fig.tight_layout()
-    return fig
+    return finish(fig, title or "Along the path between two codes (mean +- 2 SE over pairs)")
 
 
 def plot_interpolations(rows: Mapping[str, torch.Tensor], title: str | None = None) -> plt.Figure:
@@ -76,10 +74,7 @@ def plot_interpolations(rows: Mapping[str, torch.Tensor], title: str | None = No
     ax.grid(False)
     for side in ("left", "bottom", "top", "right"):
         ax.spines[side].set_visible(False)
-    if title:
-        ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return finish(fig, title, ax=ax, fontsize=10)
 
 
 def plot_nn_distances(distances: Mapping[str, np.ndarray], title: str | None = None) -> plt.Figure:
@@ -106,9 +101,7 @@ def plot_nearest_pairs(queries: torch.Tensor, neighbours: torch.Tensor, distance
             axes[i, j].imshow(((img[0].float().cpu() + 1) / 2).clamp(0, 1).numpy(), cmap="gray", vmin=0, vmax=1)
             axes[i, j].set_axis_off()
         axes[0, j].set_title(f"{distances[j]:.1f}", fontsize=8)
-    fig.suptitle(title or "query (top) and its nearest training image (bottom); L2 distance above")
-    fig.tight_layout()
-    return fig
+    return finish(fig, title or "query (top) and its nearest training image (bottom); L2 distance above")
 
 
 def plot_arithmetic(groups: Sequence[torch.Tensor], names: Sequence[str], signs: Sequence[int],
@@ -123,9 +116,7 @@ def plot_arithmetic(groups: Sequence[torch.Tensor], names: Sequence[str], signs:
     order = [1, 2, 3, 4, 0, 5, 6, 7, 8]  # the unperturbed code in the centre of the 3 x 3 grid
     image_grid(result[order], nrow=3, ax=axes[-1])
     axes[-1].set_title("= G(y), centre; y + U(-0.25, 0.25)", fontsize=9)
-    fig.suptitle(title or "Vector arithmetic on mean codes")
-    fig.tight_layout()
-    return fig
+    return finish(fig, title or "Vector arithmetic on mean codes")
 
 
 def plot_attribute_sweep(tables: Mapping[str, Sequence[Mapping[str, float]]], unit: str,
@@ -146,9 +137,8 @@ def plot_attribute_sweep(tables: Mapping[str, Sequence[Mapping[str, float]]], un
     ax_a.set(xlabel="strength alpha", ylabel=f"change in {attribute} ({unit})", title=f"{attribute} of G(z + alpha v)")
     ax_c.set(xlabel="strength alpha", ylabel="share with the class of G(z)", ylim=(0, 1.02), title="class kept (classifier)")
     ax_a.legend(fontsize=9)
-    fig.suptitle(title or "")
-    fig.tight_layout()
-    return fig
+    fig.suptitle(title or "")  # also when empty: tight_layout then keeps a title's height free above the panels
+    return finish(fig)
 
 
 def plot_sweep_images(images: torch.Tensor, alphas: Sequence[float], title: str | None = None) -> plt.Figure:

@@ -7,8 +7,14 @@ import pytest
 import torch
 
 from gan_utils.images.attributes import (
-    attribute_direction, exemplar_direction, measure_attributes, shift, skeleton_length, skeletonize,
-    slant, stroke_thickness,
+    attribute_direction,
+    exemplar_direction,
+    measure_attributes,
+    shift,
+    skeleton_length,
+    skeletonize,
+    slant,
+    stroke_thickness,
 )
 
 SIZE = 28

@@ -1,4 +1,5 @@
-"""Tests of the mode-collapse mechanisms and remedies (gan_utils.dynamics) against closed forms, finite differences and plain loops."""
+"""Tests of the mode-collapse mechanisms and remedies (gan_utils.dynamics) against closed forms, finite differences
+and plain loops."""
 import math
 
 import numpy as np
@@ -8,12 +9,17 @@ from torch.func import functional_call
 
 from gan_utils import losses
 from gan_utils.data import GaussianMixture1D
-from gan_utils.models import MLP, MLPConfig, mlp_discriminator, mlp_generator
-from gan_utils.dynamics.kl_directions import fit_gaussian_kl, gaussian_kl_objective, mixture_moments, train_against_fixed_d
+from gan_utils.dynamics.kl_directions import (
+    fit_gaussian_kl,
+    gaussian_kl_objective,
+    mixture_moments,
+    train_against_fixed_d,
+)
 from gan_utils.dynamics.minibatch_std import MinibatchStdDiscriminator, minibatch_std
 from gan_utils.dynamics.pacgan import PackedDiscriminator, pack
 from gan_utils.dynamics.unrolled import train_unrolled_gan, unrolled_d_params
-from gan_utils.train import TrainConfig, train_gan, sample_noise
+from gan_utils.models import MLP, MLPConfig, mlp_discriminator, mlp_generator
+from gan_utils.train import TrainConfig, sample_noise, train_gan
 
 
 def test_forward_kl_fit_is_moment_matching():
@@ -70,8 +76,8 @@ def test_packed_and_mbstd_train_with_train_gan():
     for D in (PackedDiscriminator(MLP(MLPConfig(4, 1, (8,))), 2), MinibatchStdDiscriminator(2, (8,))):
         torch.manual_seed(0)
         G = mlp_generator(2, 2, (8,))
-        hist = train_gan(G, D, lambda n, g: torch.randn(n, 2, generator=g), TrainConfig(steps=3, z_shape=(2,), batch_size=8),
-                         "cpu", progress=False)
+        hist = train_gan(G, D, lambda n, g: torch.randn(n, 2, generator=g),
+                         TrainConfig(steps=3, z_shape=(2,), batch_size=8), "cpu", progress=False)
         assert len(hist) == 3 and all(math.isfinite(v) for v in hist.g_loss)
 
 
@@ -80,7 +86,8 @@ def test_unrolled_zero_steps_equals_vanilla():
         torch.manual_seed(0)
         G, D = mlp_generator(2, 2, (8,)), mlp_discriminator(2, (8,))
         cfg = TrainConfig(steps=4, z_shape=(2,), batch_size=16, lr_g=1e-3, lr_d=1e-3)
-        sample = lambda n, g: torch.randn(n, 2, generator=g) + 1
+        def sample(n, g):
+            return torch.randn(n, 2, generator=g) + 1
         if unrolled:
             train_unrolled_gan(G, D, sample, cfg, "cpu", 0, progress=False)
         else:
@@ -94,7 +101,8 @@ def test_unrolled_step_matches_torch_adam_and_is_differentiable():
     G, D = mlp_generator(2, 2, (8,)), mlp_discriminator(2, (8,))
     opt = torch.optim.Adam(D.parameters(), lr=1e-2, betas=(0.5, 0.999))
     cfg = TrainConfig(steps=1, z_shape=(2,), batch_size=16)
-    sample = lambda n, g: torch.randn(n, 2, generator=g)
+    def sample(n, g):
+        return torch.randn(n, 2, generator=g)
     rng = torch.Generator().manual_seed(3)
     params = unrolled_d_params(D, opt, G, sample, cfg, 1, rng, torch.device("cpu"))
     # the same step by torch.optim.Adam on a copy, with the same batches

@@ -1,14 +1,23 @@
 """Tests of gan_utils.images.inversion: PSNR against its formula and torchmetrics, the prior terms in closed
 form, stochastic clipping, masked data term, and batched inversion on a tiny generator."""
-import math
 
 import pytest
 import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from gan_utils.images.inversion import (
-    Encoder, EncoderTrainConfig, InversionConfig, data_term, encode, invert, prior_term, psnr,
-    relative_latent_error, stochastic_clip_, train_encoder,
+    Encoder,
+    EncoderTrainConfig,
+    InversionConfig,
+    data_term,
+    encode,
+    invert,
+    jacobian_singular_values,
+    prior_term,
+    psnr,
+    relative_latent_error,
+    stochastic_clip_,
+    train_encoder,
 )
 from gan_utils.models import DCGANConfig, DCGANGenerator
 
@@ -107,7 +116,6 @@ def test_encoder_learns_codes_of_tiny_generator():
 
 
 def test_jacobian_singular_values_match_finite_differences():
-    from gan_utils.images.inversion import jacobian_singular_values
     G = tiny_g()
     z = torch.randn(1, 8, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     G = G.double()

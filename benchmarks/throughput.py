@@ -53,6 +53,7 @@ from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
+from gan_utils.data import DATA_ENV, load_mnist  # noqa: E402
 from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, count_parameters  # noqa: E402
 from gan_utils.train import TrainConfig, tensor_sampler, train_gan  # noqa: E402
 
@@ -63,7 +64,6 @@ def make_data(kind: str, n: int, size: int, seed: int = 0) -> torch.Tensor:
     """(n, 1, size, size) float32 images in [-1, 1] on the CPU."""
     if kind == "synthetic":
         return torch.rand(n, 1, size, size, generator=torch.Generator().manual_seed(seed)) * 2 - 1
-    from gan_utils.data import DATA_ENV, load_mnist
 
     shared = Path(__file__).resolve().parents[2] / "shared" / "data"  # the project machines' copy
     if not os.environ.get(DATA_ENV) and (shared / "MNIST" / "raw").is_dir():

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from gan_utils.checkpoints import save_checkpoint  # noqa: E402
 from gan_utils.classifier import ClassifierTrainConfig, MNISTClassifierConfig, accuracy, train_classifier  # noqa: E402
 from gan_utils.data import load_mnist  # noqa: E402
+from gan_utils.pretrained import REGISTRY  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
     parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1: fastest on a shared machine; the bits of the result depend on it)")
+                        help="torch CPU threads (default 1: fastest on a shared machine; "
+                             "the bits of the result depend on it)")
     parser.add_argument("--device", default="cpu", help="cpu (reproduces the shipped file) or cuda")
     args = parser.parse_args(argv)
 
@@ -70,7 +72,6 @@ def main(argv: list[str] | None = None) -> int:
     size = Path(args.out).with_suffix(".safetensors").stat().st_size
     print(f"wrote {args.out}.safetensors ({size / 1e6:.2f} MB), sha256 {sha}")
     try:
-        from gan_utils.pretrained import REGISTRY
         shipped = REGISTRY["mnist-classifier"].sha256
         print("identical to the shipped file: " + ("yes" if sha == shipped else f"NO (shipped {shipped})"))
     except (ImportError, KeyError):

@@ -1,5 +1,6 @@
 """Tests for gan_utils.checkpoints: round trip, rebuild from file, sha256, atomic writes, no pickle."""
 import dataclasses
+import hashlib
 import json
 import pickle
 import struct
@@ -142,8 +143,6 @@ def test_unsupported_config_type_is_rejected(tmp_path):
 
 # ---------------------------------------------------------------------------------------- sha256
 def test_sha256_of_matches_hashlib(tmp_path):
-    import hashlib
-
     blob = bytes(range(256)) * 9000  # > 1 MiB: several blocks
     (tmp_path / "f").write_bytes(blob)
     assert sha256_of(tmp_path / "f") == hashlib.sha256(blob).hexdigest()

@@ -6,10 +6,17 @@ import json
 import pytest
 import torch
 
+from gan_utils import pretrained
 from gan_utils.classifier import (
-    ClassifierTrainConfig, MNISTClassifier, MNISTClassifierConfig, accuracy, classify, random_shift,
+    ClassifierTrainConfig,
+    MNISTClassifier,
+    MNISTClassifierConfig,
+    accuracy,
+    classify,
+    random_shift,
     train_classifier,
 )
+from gan_utils.data import DataNotFoundError, load_mnist
 from gan_utils.models import build_model, count_parameters
 from gan_utils.runtime import torch_threads
 
@@ -66,9 +73,8 @@ def test_training_is_deterministic_and_lowers_the_loss():
     assert not m1.training
 
 
+@pytest.mark.slow
 def test_shipped_classifier_accuracy_on_test_images(mnist_test):
-    from gan_utils import pretrained
-
     clf = pretrained.load("mnist-classifier")
     acc = accuracy(clf, mnist_test.images, mnist_test.labels)
     assert acc >= 0.99
@@ -76,8 +82,6 @@ def test_shipped_classifier_accuracy_on_test_images(mnist_test):
 
 @pytest.fixture(scope="module")
 def mnist_test():
-    from gan_utils.data import DataNotFoundError, load_mnist
-
     try:
         return load_mnist(train=False, limit=2000)
     except DataNotFoundError as exc:

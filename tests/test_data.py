@@ -5,10 +5,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import torchvision.datasets
 from scipy import integrate, stats
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
+from torchvision.datasets import MNIST
 
 from gan_utils import data
-from gan_utils.data import DataNotFoundError, GaussianMixture1D, grid, grid_means, load_mnist, ring, ring_means
+from gan_utils.data import (
+    DataNotFoundError,
+    GaussianMixture1D,
+    grid,
+    grid_means,
+    load_mnist,
+    mixture_log_density,
+    ring,
+    ring_means,
+)
 
 MIX = GaussianMixture1D(weights=(0.2, 0.5, 0.3), means=(-2.0, 0.5, 3.0), stds=(0.5, 1.0, 0.25))
 
@@ -233,7 +246,9 @@ def _have_mnist():
     return (data.data_root() / "MNIST" / "raw" / "t10k-images-idx3-ubyte").exists()
 
 
-needs_mnist = pytest.mark.skipif(not _have_mnist(), reason="MNIST not found under $GAN_BOOK_DATA")
+def needs_mnist(test):
+    """A test that reads MNIST: marked slow, and skipped when MNIST is not under $GAN_BOOK_DATA."""
+    return pytest.mark.slow(pytest.mark.skipif(not _have_mnist(), reason="MNIST not found under $GAN_BOOK_DATA")(test))
 
 
 @needs_mnist
@@ -251,8 +266,6 @@ def test_load_mnist_test_split_shapes_dtype_range_labels():
 
 @needs_mnist
 def test_load_mnist_scaling_is_x_over_127_5_minus_1():
-    from torchvision.datasets import MNIST
-
     raw = MNIST(root=str(data.data_root()), train=False, download=False).data[:20]
     images, _ = load_mnist(train=False, limit=20)
     expected = raw.double() / 127.5 - 1.0
@@ -263,8 +276,6 @@ def test_load_mnist_scaling_is_x_over_127_5_minus_1():
 
 
 def test_missing_data_folder_raises_one_line_error_naming_the_env_var(tmp_path, monkeypatch):
-    import torchvision.datasets
-
     def no_network(self, *args, **kwargs):
         raise RuntimeError("download attempted in a test\nsecond line")
 
@@ -293,9 +304,6 @@ def test_data_root_default_is_the_user_cache(monkeypatch):
 # ------------------------------------------------------------------- exact 2-D mixture densities
 @pytest.mark.parametrize("make", [lambda: ring(10), lambda: grid(10)], ids=["ring", "grid"])
 def test_mixture_log_density_matches_scipy(make):
-    from scipy.special import logsumexp
-    from scipy.stats import multivariate_normal
-
     toy = make()
     x = torch.cat([toy.means[:3] + 0.01, torch.tensor([[0.3, -0.2], [1.5, 1.5]])])
     mu = toy.means.double().numpy()
@@ -306,8 +314,6 @@ def test_mixture_log_density_matches_scipy(make):
 
 
 def test_mixture_density_integrates_to_one_and_stays_finite_far_away():
-    from gan_utils.data import mixture_log_density
-
     means = ring_means(8, 1.0)
     std = 0.2  # wide enough that a 401^2 grid resolves every mode
     t = torch.linspace(-2.5, 2.5, 401, dtype=torch.float64)
@@ -321,10 +327,9 @@ def test_mixture_density_integrates_to_one_and_stays_finite_far_away():
         mixture_log_density(torch.zeros(3, 3), means, std)
 
 
+@needs_mnist
 def test_mnist_stays_on_the_cpu_when_the_gpu_is_too_full(monkeypatch):
     """Without touching a GPU: a CUDA device reporting 64 KiB free gets the tensors on the CPU."""
-    if not (data.data_root() / "MNIST" / "raw").is_dir():
-        pytest.skip("MNIST not available")
     monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (2**16, 2**30))
     with pytest.warns(RuntimeWarning, match="keeping it on the CPU"):
         mnist = load_mnist(train=False, device="cuda", limit=100)

@@ -1,14 +1,25 @@
 """Tests for the DCGAN of gan_utils.models (book chapter 7): shapes for 28/32/64 and every ablation
 switch, the output range, closed-form parameter counts, the initialisation, rebuilding from a checkpoint."""
 import dataclasses
+import importlib.util
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
+from gan_utils import pretrained
 from gan_utils.checkpoints import load_checkpoint, save_checkpoint
+from gan_utils.data import DataNotFoundError, load_mnist
+from gan_utils.digit_metrics import evaluate_generator_samples
 from gan_utils.models import (
-    DCGANConfig, DCGANDiscriminator, DCGANGenerator, count_parameters, dcgan_init_, layer_shapes,
+    DCGANConfig,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    count_parameters,
+    dcgan_init_,
+    generate,
+    layer_shapes,
 )
 
 SWITCHES = [
@@ -110,7 +121,8 @@ def test_extra_layers_add_stride_one_blocks_at_the_coarsest_size(size):
     G, D = DCGANGenerator(deep), DCGANDiscriminator(deep)
     assert G(torch.randn(3, 8)).shape == (3, 1, size, size) and D(torch.zeros(3, 1, size, size)).shape == (3,)
     # each block: 3x3 conv c -> c without bias (BN follows) + BN's 2 parameters per channel
-    block = lambda c: 9 * c * c + 2 * c
+    def block(c):
+        return 9 * c * c + 2 * c
     assert count_parameters(G) == count_parameters(DCGANGenerator(base)) + 2 * block(c_g)
     assert count_parameters(D) == count_parameters(DCGANDiscriminator(base)) + block(c_d)
     g_rows = layer_shapes(G, torch.randn(2, 8))
@@ -162,7 +174,6 @@ def test_rebuilds_from_checkpoint(tmp_path):
 
 
 def _shipped_entry():
-    from gan_utils import pretrained
     if "dcgan-mnist" not in pretrained.REGISTRY:
         pytest.skip("no shipped DCGAN in the registry")
     return pretrained
@@ -182,11 +193,9 @@ def test_shipped_generator_loads_and_samples_in_range():
 
 def test_shipped_file_matches_the_script_defaults():
     """The committed command (the script with no arguments) is the one recorded in the shipped file."""
-    import importlib.util
-    from pathlib import Path
-
     pretrained = _shipped_entry()
-    spec = importlib.util.spec_from_file_location("train_dcgan", Path(__file__).resolve().parents[1] / "scripts" / "train_dcgan.py")
+    script_path = Path(__file__).resolve().parents[1] / "scripts" / "train_dcgan.py"
+    spec = importlib.util.spec_from_file_location("train_dcgan", script_path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
     defaults = {k: v for k, v in vars(script.parse_args([])).items() if k not in ("out", "checkpoint")}
@@ -199,19 +208,20 @@ def test_shipped_file_matches_the_script_defaults():
     assert size <= 5 * 2**20, size
 
 
+@pytest.mark.slow
 def test_shipped_generator_meets_the_chapter_targets():
     """Issue targets for the shipped G, on the protocol of chapter 7, section 7.5: 10 000 samples
     (noise seed 1234, eval mode) scored by the shipped classifier against the 10 000 test digits.
     Class KL to uniform <= 0.05 nats; mean confidence within 5% of the real digits' (>= 0.95 x real)."""
-    from gan_utils.data import load_mnist
-    from gan_utils.digit_metrics import evaluate_generator_samples
-    from gan_utils.models import generate
-
     pretrained = _shipped_entry()
+    try:
+        mnist_test = load_mnist(train=False)
+    except DataNotFoundError as exc:
+        pytest.skip(str(exc))
     G = pretrained.load("dcgan-mnist").G
     classifier = pretrained.load("mnist-classifier")
     z = torch.randn(10_000, G.config.nz, 1, 1, generator=torch.Generator().manual_seed(1234))
     fake = evaluate_generator_samples(generate(G, z), classifier)
-    real = evaluate_generator_samples(load_mnist(train=False).images, classifier)
+    real = evaluate_generator_samples(mnist_test.images, classifier)
     assert fake.class_kl <= 0.05, fake.class_kl
     assert fake.confidence >= 0.95 * real.confidence, (fake.confidence, real.confidence)

@@ -1,6 +1,6 @@
-"""Tests for gan_utils.models.generate, gan_utils.images.digit_monitor.DigitMonitor and gan_utils.images.guideline_ablation
-(book chapter 7): eval-mode batched sampling, what the monitor records and that it does not change the
-run it watches, and the ablation runner's outputs."""
+"""Tests for gan_utils.models.generate, gan_utils.images.digit_monitor.DigitMonitor and
+gan_utils.images.guideline_ablation (book chapter 7): eval-mode batched sampling, what the monitor records and
+that it does not change the run it watches, and the ablation runner's outputs."""
 import math
 
 import numpy as np
@@ -9,8 +9,8 @@ import torch
 
 from gan_utils import pretrained
 from gan_utils.images import guideline_ablation
-from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, generate
 from gan_utils.images.digit_monitor import CURVE_KEYS, DigitMonitor
+from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, generate
 from gan_utils.train import TrainConfig, tensor_sampler, train_gan
 
 CFG = DCGANConfig(image_size=28, nz=8, ngf=4, ndf=4)

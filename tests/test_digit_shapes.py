@@ -17,23 +17,35 @@ def ring(cy, cx, r, w=1.5):
 
 
 def zero():
-    x = blank(); x[ring(14, 14, 7)] = 1; return x
+    x = blank()
+    x[ring(14, 14, 7)] = 1
+    return x
 
 
 def eight():
-    x = blank(); x[ring(8.5, 14, 5) | ring(19.5, 14, 5.5)] = 1; return x
+    x = blank()
+    x[ring(8.5, 14, 5) | ring(19.5, 14, 5.5)] = 1
+    return x
 
 
 def stroke():
-    x = blank(); x[5:23, 13:16] = 1; return x
+    x = blank()
+    x[5:23, 13:16] = 1
+    return x
 
 
 def tee():
-    x = blank(); x[5:8, 6:23] = 1; x[5:23, 13:16] = 1; return x
+    x = blank()
+    x[5:8, 6:23] = 1
+    x[5:23, 13:16] = 1
+    return x
 
 
 def plus():
-    x = blank(); x[13:16, 5:23] = 1; x[5:23, 13:16] = 1; return x
+    x = blank()
+    x[13:16, 5:23] = 1
+    x[5:23, 13:16] = 1
+    return x
 
 
 DIGITS = np.stack([zero(), eight(), stroke(), tee(), plus(), blank()])
@@ -52,11 +64,14 @@ def test_loop_mask_is_the_enclosed_disc():
 
 
 def test_ink_threshold_and_regions():
-    x = blank(); x[3, 4] = 0.0; x[20, 20] = 0.01
+    x = blank()
+    x[3, 4] = 0.0
+    x[20, 20] = 0.01
     assert C.ink(x)[0].sum() == 1  # mid-grey (0) is not ink, anything brighter is
     masks = C.segment(torch.from_numpy(plus()).float()[None, None])
     ink = masks["ink"][0]
-    assert masks["ink_tl"][0].sum() + masks["ink_tr"][0].sum() + masks["ink_bl"][0].sum() + masks["ink_br"][0].sum() == ink.sum()
+    quadrants = [masks[f"ink_{q}"][0].sum() for q in ("tl", "tr", "bl", "br")]
+    assert sum(quadrants) == ink.sum()
     assert masks["ink_top"][0].sum() + masks["ink_bottom"][0].sum() == ink.sum()
     assert not masks["ink_tl"][0][14:, :].any() and not masks["ink_tl"][0][:, 14:].any()
 

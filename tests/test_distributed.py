@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from gan_utils import distributed as du
-from gan_utils.models import mlp_discriminator, mlp_generator
+from gan_utils.checkpoints import load_checkpoint
+from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, mlp_discriminator, mlp_generator
 from gan_utils.train import TrainConfig, train_gan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,6 +58,7 @@ def _digest(tensors):
     return h.hexdigest()
 
 
+@pytest.mark.slow
 def test_two_ranks_under_torchrun_end_with_identical_trained_weights(tmp_path):
     script = tmp_path / "child.py"
     script.write_text(CHILD)
@@ -73,7 +75,6 @@ def test_two_ranks_under_torchrun_end_with_identical_trained_weights(tmp_path):
 
     # training happened: the final weights differ from rank 0's initial ones (the ones DDP kept)
     torch.manual_seed(100)
-    from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator
     cfg = DCGANConfig(image_size=28, nz=8, ngf=4, ndf=4)
     G0, D0 = DCGANGenerator(cfg), DCGANDiscriminator(cfg)
     assert _digest(G0.parameters()) == r0["init_g"]
@@ -84,7 +85,6 @@ def test_two_ranks_under_torchrun_end_with_identical_trained_weights(tmp_path):
     assert r0["d_loss"] != r1["d_loss"]
 
     # one checkpoint, written by rank 0, holding both ranks' random states; its weights are the final ones
-    from gan_utils.checkpoints import load_checkpoint
     ckpt = load_checkpoint(tmp_path / "ckpt" / "run")
     assert ckpt.step == 4
     assert {"rng_state", "rng_state_rank1"} <= set(ckpt.tensors)

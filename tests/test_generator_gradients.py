@@ -6,11 +6,16 @@ import pytest
 import torch
 from scipy import stats
 
-from gan_utils.foundations.divergences import jsd, kl
 from gan_utils.dynamics.generator_gradients import (
-    central_difference, closed_form_logit_gradients, frozen_generator_loss, logit_gradients,
-    lsgan_generator_objective, lsgan_optimal_discriminator, pearson_chi2,
+    central_difference,
+    closed_form_logit_gradients,
+    frozen_generator_loss,
+    logit_gradients,
+    lsgan_generator_objective,
+    lsgan_optimal_discriminator,
+    pearson_chi2,
 )
+from gan_utils.foundations.divergences import jsd, kl
 
 SUPPORT = (-10.0, 10.0)
 

@@ -6,7 +6,12 @@ import pytest
 import torch
 
 from gan_utils.losses import (
-    GENERATOR_LOSSES, d_loss, g_loss_nonsaturating, g_loss_saturating, lsgan_d_loss, lsgan_g_loss,
+    GENERATOR_LOSSES,
+    d_loss,
+    g_loss_nonsaturating,
+    g_loss_saturating,
+    lsgan_d_loss,
+    lsgan_g_loss,
 )
 
 

@@ -4,9 +4,17 @@ import math
 import numpy as np
 import torch
 
-from gan_utils.dynamics.mode_coverage import BENCHMARKS, PUBLISHED, distinct_points, mean_se, results_table, make_pair, METHODS
 from gan_utils.data import ring_means
-from gan_utils.dynamics.mode_coverage import ModeCoverage
+from gan_utils.dynamics.mode_coverage import (
+    BENCHMARKS,
+    METHODS,
+    PUBLISHED,
+    ModeCoverage,
+    distinct_points,
+    make_pair,
+    mean_se,
+    results_table,
+)
 
 
 def test_ring_has_eight_distinct_modes_and_linspace_bug_has_seven():

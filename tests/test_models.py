@@ -8,8 +8,15 @@ from torch import nn
 
 from gan_utils import models
 from gan_utils.models import (
-    ACTIVATIONS, MLP, MODEL_REGISTRY, MLPConfig, build_model, count_parameters, mlp_discriminator,
-    mlp_generator, register_model,
+    ACTIVATIONS,
+    MLP,
+    MODEL_REGISTRY,
+    MLPConfig,
+    build_model,
+    count_parameters,
+    mlp_discriminator,
+    mlp_generator,
+    register_model,
 )
 
 
@@ -44,7 +51,7 @@ def test_mlp_layer_structure_and_parameter_count():
     cfg = MLPConfig(in_dim=3, out_dim=2, hidden=(5, 4), activation="tanh")
     net = MLP(cfg)
     linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
-    assert [(l.in_features, l.out_features) for l in linears] == [(3, 5), (5, 4), (4, 2)]
+    assert [(lin.in_features, lin.out_features) for lin in linears] == [(3, 5), (5, 4), (4, 2)]
     assert sum(isinstance(m, nn.Tanh) for m in net.modules()) == 2  # no activation after the last layer
     # closed form: sum over layers of (fan_in * fan_out + fan_out)
     assert count_parameters(net) == (3 * 5 + 5) + (5 * 4 + 4) + (4 * 2 + 2)

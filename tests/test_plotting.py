@@ -13,18 +13,21 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from gan_utils import plotting  # noqa: E402
 from gan_utils.plotting import (  # noqa: E402
-    COLORS, image_grid, plot_density_1d, plot_history, scatter_2d, set_style, to_unit_range,
+    COLORS,
+    image_grid,
+    plot_density_1d,
+    plot_history,
+    scatter_2d,
+    set_style,
+    to_unit_range,
 )
+from gan_utils.train import History
 
 
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
     plt.close("all")
-
-
-def test_backend_is_agg():
-    assert matplotlib.get_backend().lower() == "agg"
 
 
 def test_to_unit_range_maps_minus_one_to_zero_and_one_to_one():
@@ -70,8 +73,6 @@ def _history(n=20):
 
 
 def test_plot_history_from_dict_and_from_history_object():
-    from gan_utils.train import History
-
     for h in (_history(), History(**_history())):
         fig = plot_history(h, title="run")
         assert isinstance(fig, Figure)

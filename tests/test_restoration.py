@@ -1,13 +1,12 @@
 """Tests of gan_utils.images.restoration: degradations, baselines against scipy/torch references, and that
 GAN restoration's loss only sees observed pixels."""
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from gan_utils.images.inversion import InversionConfig
-from gan_utils.models import DCGANConfig, DCGANGenerator
 from gan_utils.images.restoration import Denoising, Inpainting, SuperResolution, gan_restore, half_mask
+from gan_utils.models import DCGANConfig, DCGANGenerator
 
 
 def imgs(n=2, seed=0):

@@ -1,17 +1,41 @@
 """Tests for gan_utils.runtime: profiles, device choice, seeding."""
 import random
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import gan_utils
 from gan_utils import runtime
-from gan_utils.runtime import PROFILES, by_profile, describe_runtime, get_device, get_profile, seed_everything
+from gan_utils.runtime import (
+    PROFILES,
+    by_profile,
+    describe_runtime,
+    get_device,
+    get_profile,
+    seed_everything,
+    torch_threads,
+)
 
 
 # --------------------------------------------------------------------------------------- profiles
-def test_profiles_are_exactly_the_three_documented_ones():
-    assert PROFILES == ("smoke", "standard", "full")
+def _readme_profiles() -> list[str]:
+    """The profile names in the first column of the table under README's "## Profiles" heading."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Profiles\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `([^`]+)` \|", section, flags=re.M)
+
+
+def test_the_profiles_of_readmes_table_are_the_ones_the_code_accepts(monkeypatch):
+    documented = _readme_profiles()
+    assert documented, "no profile table found in README's Profiles section"
+    assert sorted(documented) == sorted(PROFILES), (documented, PROFILES)
+    for name in documented:
+        monkeypatch.setenv("GAN_BOOK_PROFILE", name)
+        assert get_profile() == name
+        assert by_profile(**{p: p for p in documented}) == name  # one keyword of by_profile per profile
 
 
 def test_default_profile_is_standard_on_cpu(monkeypatch):
@@ -139,15 +163,11 @@ def test_seed_everything_rejects_bad_seeds(bad):
 
 
 def test_package_reexports_runtime_functions():
-    import gan_utils
-
     assert gan_utils.seed_everything is runtime.seed_everything
     assert gan_utils.by_profile is runtime.by_profile
 
 
 def test_torch_threads_sets_and_restores_the_thread_count():
-    from gan_utils.runtime import torch_threads
-
     before = torch.get_num_threads()
     with torch_threads(1):
         assert torch.get_num_threads() == 1

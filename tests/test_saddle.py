@@ -1,11 +1,19 @@
-"""Tests for gan_utils.dynamics.saddle (book chapter 5): the iterations against their one-step matrices and eigenvalues."""
+"""Tests for gan_utils.dynamics.saddle (book chapter 5): the iterations against their one-step matrices and
+eigenvalues."""
 import math
 
 import numpy as np
 import pytest
 
 from gan_utils.dynamics.saddle import (
-    METHODS, alternating_band, alternating_invariant, bilinear_grad, distance, run, spectral_radius, step_matrix,
+    METHODS,
+    alternating_band,
+    alternating_invariant,
+    bilinear_grad,
+    distance,
+    run,
+    spectral_radius,
+    step_matrix,
 )
 
 

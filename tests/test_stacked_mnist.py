@@ -1,13 +1,12 @@
 """Tests of Stacked MNIST: stacking, mode numbering and scores (with the shipped classifier)."""
 import math
 
-import numpy as np
 import pytest
 import torch
 
-from gan_utils.data import load_mnist
-from gan_utils.pretrained import load
+from gan_utils.data import DataNotFoundError, load_mnist
 from gan_utils.dynamics.stacked_mnist import mode_ids, score_modes, stacked_labels, stacked_sampler
+from gan_utils.pretrained import load
 
 
 def test_score_modes_known_answers():
@@ -19,8 +18,17 @@ def test_score_modes_known_answers():
         score_modes(torch.tensor([1000]))
 
 
-def test_stacked_images_classified_as_their_label_triples():
-    data = load_mnist(train=False, limit=600)
+@pytest.fixture(scope="module")
+def mnist_test():
+    try:
+        return load_mnist(train=False, limit=600)
+    except DataNotFoundError as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.mark.slow
+def test_stacked_images_classified_as_their_label_triples(mnist_test):
+    data = mnist_test
     rng = torch.Generator().manual_seed(0)
     idx = torch.randint(600, (200, 3), generator=rng)
     x = data.images[idx].squeeze(2)

@@ -5,8 +5,13 @@ import numpy as np
 import pytest
 import torch
 
-from gan_utils.dynamics.support_size import (birthday_test, calibrate_threshold, closest_pair, nearest_neighbour_distances,
-                                    uniform_collision_probability)
+from gan_utils.dynamics.support_size import (
+    birthday_test,
+    calibrate_threshold,
+    closest_pair,
+    nearest_neighbour_distances,
+    uniform_collision_probability,
+)
 
 
 def test_closest_pair_and_nn_distances():

@@ -1,16 +1,32 @@
 """Tests for gan_utils.train: Algorithm 1, determinism, k, NaN guard, callbacks, kill-and-resume."""
 import dataclasses
+import json
 import math
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 
+from gan_utils.checkpoints import load_checkpoint, sha256_of
 from gan_utils.data import GaussianMixture1D
-from gan_utils.models import mlp_discriminator, mlp_generator
+from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, mlp_discriminator, mlp_generator
 from gan_utils.runtime import torch_threads
 from gan_utils.train import (
-    History, TrainConfig, TrainState, every, grad_norm, sample_noise, tensor_sampler, train_gan,
+    History,
+    TrainConfig,
+    TrainState,
+    _make_optimizers,
+    every,
+    grad_norm,
+    learning_rate_factor,
+    sample_noise,
+    tensor_sampler,
+    train_gan,
 )
 
 TARGET = GaussianMixture1D(weights=(1.0,), means=(3.0,), stds=(0.5,))
@@ -259,8 +275,6 @@ def test_every_rejects_non_positive_n():
 def test_short_training_moves_p_g_toward_p_data():
     """A 1-D GAN on N(3, 0.5^2) for 250 steps: the Wasserstein-1 distance between G's samples and
     the target shrinks from > 2 (G starts near 0) to well under half of that."""
-    from scipy import stats
-
     z = torch.randn(4000, 1, generator=torch.Generator().manual_seed(123))
     target = TARGET.sample(4000, generator=torch.Generator().manual_seed(321)).numpy().ravel()
     G0, _ = make_models(0)
@@ -308,8 +322,6 @@ def test_kill_and_resume_is_bit_identical(tmp_path):
     assert hA.as_dict() == hB.as_dict()
     assert len(hB) == N
     # the final checkpoints (weights, Adam moments and step counts, RNG state) are byte-identical
-    from gan_utils.checkpoints import load_checkpoint, sha256_of
-
     assert sha256_of(tmp_path / "a" / "run.safetensors") == sha256_of(tmp_path / "b" / "run.safetensors")
     assert load_checkpoint(tmp_path / "b" / "run").step == N
 
@@ -339,8 +351,6 @@ def test_resume_refuses_a_checkpoint_from_a_different_config(tmp_path):
 
 # ----------------------------------------------------------------------------- learning-rate decay
 def test_linear_decay_sets_the_learning_rate_of_every_step():
-    from gan_utils.train import learning_rate_factor
-
     cfg = TrainConfig(steps=10, lr_decay_from=6, lr_g=1e-3, lr_d=2e-3)
     # step s (completed steps before it) uses lr * (10 - s) / 4 from s = 6: 1, 3/4, 1/2, 1/4
     assert [learning_rate_factor(cfg, s) for s in range(10)] == [1.0] * 7 + [0.75, 0.5, 0.25]
@@ -385,15 +395,14 @@ def test_a_constant_run_extends_into_a_decay_that_starts_where_it_stopped(tmp_pa
     run(steps=6, checkpoint_path=tmp_path / "run", checkpoint_every=3)
     with pytest.raises(ValueError, match="different config"):
         run(steps=10, lr_decay_from=4, checkpoint_path=tmp_path / "run", checkpoint_every=3, resume=True)
-    G1, _, h1 = run(steps=10, lr_decay_from=6, init_seed=5, checkpoint_path=tmp_path / "run", checkpoint_every=3, resume=True)
+    G1, _, h1 = run(steps=10, lr_decay_from=6, init_seed=5, checkpoint_path=tmp_path / "run", checkpoint_every=3,
+                    resume=True)
     G2, _, h2 = run(steps=10, lr_decay_from=6)
     assert h1.as_dict() == h2.as_dict()
     assert_same_weights(G1, G2)
 
 
 def test_checkpoints_are_written_every_n_steps_and_at_the_end(tmp_path):
-    from gan_utils.checkpoints import load_checkpoint
-
     saved_steps = []
 
     def look(state):
@@ -427,11 +436,6 @@ run(init_seed=0, checkpoint_path={path!r}, checkpoint_every={every}, callbacks=[
 def test_a_process_killed_by_sigkill_resumes_to_the_same_result(tmp_path):
     """A real kill: a child process trains with checkpoints and is SIGKILLed mid-run; training is
     resumed here from what it left on disk and must end bit-identical to an uninterrupted run."""
-    import signal
-    import subprocess
-    import sys
-    from pathlib import Path
-
     N, m, kill_at = 12, 4, 10
     script = KILLED_RUN.format(tests=str(Path(__file__).parent), kill_at=kill_at,
                                path=str(tmp_path / "b" / "run"), every=m, steps=N)
@@ -449,8 +453,6 @@ def test_a_process_killed_by_sigkill_resumes_to_the_same_result(tmp_path):
 
 # ------------------------------------------------------------------------------ speed options
 def _dcgan_run(steps=3, **options):
-    from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator
-
     torch.manual_seed(0)
     cfg = DCGANConfig(image_size=28, nz=8, ngf=4, ndf=4)
     G, D = DCGANGenerator(cfg), DCGANDiscriminator(cfg)
@@ -490,7 +492,6 @@ def test_fused_adam_is_ignored_off_cuda_and_foreach_is_bit_identical_to_the_loop
     _, _, h1 = _dcgan_run()
     _, _, h2 = _dcgan_run(fused_adam=True)  # on the CPU: the same foreach Adam
     assert h1.as_dict() == h2.as_dict()
-    from gan_utils.train import _make_optimizers
 
     G, D = make_models(0)
     opt_g, _ = _make_optimizers(G, D, TrainConfig(steps=1, fused_adam=True), torch.device("cpu"))
@@ -504,14 +505,12 @@ def test_the_discriminator_is_trainable_again_after_each_generator_step():
 
 
 def test_resume_accepts_other_speed_options_and_old_checkpoints(tmp_path):
-    import json as _json
-
     run(steps=4, checkpoint_path=tmp_path / "run", checkpoint_every=2)
     # a checkpoint written before the speed options existed: drop them from its JSON
-    meta = _json.loads((tmp_path / "run.json").read_text())
+    meta = json.loads((tmp_path / "run.json").read_text())
     for key in ("channels_last", "autocast", "fused_adam", "compile"):
         meta["config"].pop(key)
-    (tmp_path / "run.json").write_text(_json.dumps(meta))
+    (tmp_path / "run.json").write_text(json.dumps(meta))
     G1, _, h1 = run(steps=6, checkpoint_path=tmp_path / "run", checkpoint_every=2, resume=True, fused_adam=True)
     G2, _, h2 = run(steps=6)
     assert h1.as_dict() == h2.as_dict()

@@ -1,7 +1,8 @@
 """Fixtures for the checks that run on the *built* book (after ``jupyter-book build``).
 
-``GAN_BOOK_HTML`` names the folder holding the HTML (default ``_build/html``). These tests are
-collected only by ``make test-book``; they fail, rather than skip, when the book is not built.
+``GAN_BOOK_HTML`` names the folder holding the HTML (default ``_build/html``). When the build (or
+Chromium) is missing, a bare ``pytest`` skips these checks with the reason; ``make test-book`` sets
+``GAN_BOOK_REQUIRE_BUILD=1``, which turns every such skip into a failure.
 """
 from __future__ import annotations
 
@@ -10,17 +11,36 @@ import http.server
 import os
 import threading
 from pathlib import Path
+from typing import Callable, NoReturn
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+REQUIRE_ENV = "GAN_BOOK_REQUIRE_BUILD"
+
+
+def build_required() -> bool:
+    """True when ``$GAN_BOOK_REQUIRE_BUILD`` is set to anything but empty or 0 (``make test-book`` sets it)."""
+    return os.environ.get(REQUIRE_ENV, "").strip() not in ("", "0")
+
+
+def _missing(reason: str) -> NoReturn:
+    if build_required():
+        pytest.fail(f"{reason} ({REQUIRE_ENV} is set)")
+    pytest.skip(f"{reason}; with {REQUIRE_ENV}=1 (as in `make test-book`) this is a failure")
+
+
+@pytest.fixture(scope="session")
+def missing() -> Callable[[str], NoReturn]:
+    """Call it with a reason when something the checks need is absent: a skip, or a failure when required."""
+    return _missing
 
 
 @pytest.fixture(scope="session")
 def html_dir() -> Path:
     path = Path(os.environ.get("GAN_BOOK_HTML", ROOT / "_build" / "html"))
     if not (path / "index.html").is_file():
-        pytest.fail(f"no built book at {path}: run `make build-smoke` (or set GAN_BOOK_HTML) first")
+        _missing(f"no built book at {path}: run `make build-smoke` (or set GAN_BOOK_HTML) first")
     return path
 
 

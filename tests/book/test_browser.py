@@ -2,9 +2,9 @@
 
 For the preface, chapter 1 and chapter 1's notebook it asserts that MathJax typeset the math
 (MathJax output elements present, no MathJax error, no raw ``$$`` left in the text), that the
-page's figures are there and every image loaded (``naturalWidth > 0``), that no error output block (traceback) is shown, and that
-the page asked for nothing outside the loopback server. A screenshot of each page is saved under
-``_build/screenshots/``. Chromium is Debian's (``/usr/bin/chromium``, or ``$GAN_BOOK_CHROMIUM``);
+page's figures are there and every image loaded (``naturalWidth > 0``), that no error output block (traceback) is
+shown, and that the page asked for nothing outside the loopback server. A screenshot of each page is saved
+under ``_build/screenshots/``. Chromium is Debian's (``/usr/bin/chromium``, or ``$GAN_BOOK_CHROMIUM``);
 Playwright only drives it and never downloads a browser of its own.
 """
 from __future__ import annotations
@@ -77,18 +77,19 @@ async () => {
 """
 
 
-def chromium_path() -> str:
+def chromium_path(missing) -> str:
     path = os.environ.get("GAN_BOOK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(path).exists():
-        pytest.fail("Chromium not found: install Debian's `chromium` (apt-get install chromium) "
-                    "or set GAN_BOOK_CHROMIUM to a Chromium/Chrome binary")
+        missing("Chromium not found: install Debian's `chromium` (apt-get install chromium) "
+                "or set GAN_BOOK_CHROMIUM to a Chromium/Chrome binary")
     return path
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(missing):
+    executable = chromium_path(missing)
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
+        chromium = p.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_FLAGS)
         yield chromium
         chromium.close()
 

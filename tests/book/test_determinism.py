@@ -65,10 +65,10 @@ def test_comparable_outputs_sees_a_difference():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_smoke_outputs_repeat(path: Path):
+def test_smoke_outputs_repeat(path: Path, missing):
     built = EXECUTED / path.name
     if not built.is_file():
-        pytest.fail(f"{built} not found: run `make build-smoke` first")
+        missing(f"{built} not found: run `make build-smoke` first")
     assert os.environ.get("GAN_BOOK_PROFILE") == "smoke", "this check is for the smoke profile"
     first = nbformat.read(built, as_version=4)
     second = nbformat.read(path, as_version=4)

@@ -33,7 +33,7 @@ def digest(tensors):
     return h.hexdigest()
 
 out = Path(sys.argv[1])
-info = du.init_from_env()
+info = du.init_from_env(device="cpu")                 # two CPU ranks (gloo), also on a machine with one GPU
 torch.manual_seed(100 + info.rank)                     # different initial weights on each rank
 cfg = DCGANConfig(image_size=28, nz=8, ngf=4, ndf=4)
 G, D = DCGANGenerator(cfg), DCGANDiscriminator(cfg)

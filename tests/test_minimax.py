@@ -117,7 +117,7 @@ def test_take_snapshot_records_the_map_and_the_samples():
 def test_plots_return_figures():
     import matplotlib.pyplot as plt
 
-    from gan_utils.foundations.minimax_plots import plot_figure1, plot_k_ablation, plot_snapshot_grid, snapshot_slider
+    from gan_utils.foundations.minimax_plots import plot_figure1, plot_k_ablation, plot_snapshot_grid
 
     x = np.linspace(-3, 3, 61)
     p = stats.norm.pdf(x)
@@ -126,7 +126,16 @@ def test_plots_return_figures():
                 plot_k_ablation({1: [0.1, 0.2], 5: [0.3, 0.35]}, floor=0.01, steps=100)):
         assert isinstance(fig, plt.Figure)
         plt.close(fig)
-    viewer = snapshot_slider([snap, snap], p)
-    assert len(viewer.children[1].children) == 2  # one pre-rendered image per snapshot
     with pytest.raises(ValueError):
         plot_figure1([], p)
+
+
+def test_snapshot_slider_prerenders_one_image_per_snapshot():
+    pytest.importorskip("ipywidgets", reason="ipywidgets comes with the book extra (pip install -e .[book])")
+    from gan_utils.foundations.minimax_plots import snapshot_slider
+
+    x = np.linspace(-3, 3, 61)
+    p = stats.norm.pdf(x)
+    snap = Snapshot("s", 0, x, 1 / (1 + np.exp(-x)), np.array([0.2, 0.8]), np.array([-1.0, 1.0]), np.zeros(3), p)
+    viewer = snapshot_slider([snap, snap], p)
+    assert len(viewer.children[1].children) == 2  # one pre-rendered image per snapshot

@@ -97,17 +97,26 @@ def is_main_process() -> bool:
 
 
 def wrap_ddp(module: nn.Module, device: torch.device) -> nn.Module:
-    """``module`` as a DistributedDataParallel module (rank 0's weights and buffers are broadcast now)."""
+    """``module`` as a DistributedDataParallel module (rank 0's weights and buffers are broadcast now).
+
+    Buffers are not broadcast again before every forward pass (``broadcast_buffers=False``): D runs twice
+    per update (real, then fake batch) before one backward pass, and a broadcast between the two writes
+    into BatchNorm's running statistics, which older PyTorch releases (2.11 here) keep for the backward
+    pass, so autograd refuses them as modified in place. In training mode BatchNorm normalises with the
+    batch's own statistics, so the running ones do not enter training; :func:`broadcast_buffers_` makes
+    every rank hold rank 0's at the end.
+    """
     device = torch.device(device)
     ids = [device] if device.type == "cuda" else None
-    return nn.parallel.DistributedDataParallel(module, device_ids=ids, output_device=device if ids else None)
+    return nn.parallel.DistributedDataParallel(module, device_ids=ids, output_device=device if ids else None,
+                                               broadcast_buffers=False)
 
 
 def broadcast_buffers_(module: nn.Module, src: int = 0) -> nn.Module:
     """Copy ``src``'s buffers (e.g. BatchNorm running statistics) to every rank, in place.
 
-    DDP broadcasts buffers at the start of each forward pass, so after the last pass every rank
-    holds statistics updated with its own last batch; this makes all ranks agree again.
+    Under :func:`wrap_ddp` each rank updates its running statistics with its own batches; this makes
+    all ranks agree again (rank 0's).
     """
     if is_distributed():
         for buffer in module.buffers():

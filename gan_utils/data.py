@@ -49,7 +49,7 @@ def load_mnist(
     twice that free, the tensors stay on the CPU instead (with a warning), and callers move batches.
     ``limit`` keeps the first ``limit`` images.
     """
-    from torchvision.datasets import MNIST  # imported here: torchvision is slow to import
+    from torchvision.datasets import MNIST  # noqa: PLC0415  (torchvision is slow to import; only MNIST needs it)
 
     root = data_root()
     try:
@@ -136,7 +136,9 @@ class GaussianMixture1D:
         w = torch.tensor(self.weights, dtype=dtype, device=dev)
         k = torch.multinomial(w, n, replacement=True, generator=generator)
         eps = torch.randn(n, generator=generator, dtype=dtype, device=dev)
-        x = torch.tensor(self.means, dtype=dtype, device=dev)[k] + torch.tensor(self.stds, dtype=dtype, device=dev)[k] * eps
+        means = torch.tensor(self.means, dtype=dtype, device=dev)
+        stds = torch.tensor(self.stds, dtype=dtype, device=dev)
+        x = means[k] + stds[k] * eps
         return x.to(device=device, dtype=torch.float32).unsqueeze(1)
 
     def support(self, mass: float = 0.999) -> tuple[float, float]:

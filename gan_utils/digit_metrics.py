@@ -21,7 +21,6 @@ from torch import nn
 
 from gan_utils.classifier import classify
 
-
 # ---------------------------------------------------------------------------------------------
 # Generated MNIST digits, judged by the fixed classifier of gan_utils.classifier
 # ---------------------------------------------------------------------------------------------
@@ -216,7 +215,7 @@ def inception_fid(
     reason when it cannot run. Slow on a CPU (Inception-v3 at 299 x 299 per image).
     """
     try:
-        from torchmetrics.image.fid import FrechetInceptionDistance
+        from torchmetrics.image.fid import FrechetInceptionDistance  # noqa: PLC0415  (optional: needs torch-fidelity)
 
         fid = FrechetInceptionDistance(feature=2048, normalize=True).to(device)
     except Exception as exc:  # ModuleNotFoundError (torch-fidelity), URLError (no network), ...

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import matplotlib
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -48,7 +47,7 @@ def to_unit_range(images: torch.Tensor) -> torch.Tensor:
 
 def image_grid(images: torch.Tensor, nrow: int = 8, title: str | None = None, ax: plt.Axes | None = None) -> plt.Figure:
     """Show a batch (B, C, H, W) of images in [-1, 1] as one grid."""
-    from torchvision.utils import make_grid
+    from torchvision.utils import make_grid  # noqa: PLC0415  (torchvision is slow to import; only image grids need it)
 
     if images.dim() != 4:
         raise ValueError(f"expected images of shape (B, C, H, W), got {tuple(images.shape)}")

@@ -17,6 +17,7 @@ and add ``"name": Pretrained(stem, sha256, models, description, command, module)
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from collections import namedtuple
 from dataclasses import dataclass
@@ -107,8 +108,6 @@ def load(name: str, device: torch.device | str | None = None, root: str | os.Pat
 
 def info(name: str) -> dict[str, Any]:
     """The entry's registry fields plus the JSON's training config and extras (without loading weights)."""
-    import json
-
     if name not in REGISTRY:
         raise KeyError(f"no pretrained network {name!r}; available: {', '.join(available())}")
     entry = REGISTRY[name]

@@ -142,7 +142,8 @@ def every(n: int, fn: Callback) -> Callback:
     return lambda state: fn(state) if state.step % n == 0 else None
 
 
-def sample_noise(n: int, z_shape: tuple[int, ...], device: torch.device | str, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_noise(n: int, z_shape: tuple[int, ...], device: torch.device | str,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
     """z ~ p_z = N(0, I), made directly on ``device``: shape (n, *z_shape)."""
     return torch.randn((n, *z_shape), device=device, generator=generator)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import NullFormatter
 import numpy as np
 import torch
+from matplotlib.ticker import NullFormatter
 from scipy import stats
 
 from gan_utils.plotting import COLORS, finish

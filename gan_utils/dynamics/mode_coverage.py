@@ -21,7 +21,11 @@ import numpy as np
 import torch
 
 from gan_utils.data import ToyData, grid_means, ring_means, sample_mixture
-from gan_utils.models import generate
+from gan_utils.dynamics.minibatch_std import MinibatchStdDiscriminator
+from gan_utils.dynamics.pacgan import PackedDiscriminator
+from gan_utils.dynamics.unrolled import train_unrolled_gan
+from gan_utils.models import MLP, MLPConfig, generate, mlp_discriminator, mlp_generator
+from gan_utils.train import train_gan
 
 N_EVAL = 2500  # samples per evaluation in the protocol
 THRESHOLD = 3.0  # high quality: within 3 standard deviations of the nearest mean
@@ -134,8 +138,8 @@ def mean_se(values: Sequence[float]) -> tuple[float, float]:
     return float(v.mean()), se
 
 
-def results_table(results: dict[str, list[ModeCoverage]], published: dict[str, tuple[float, float, float]] | None = None,
-                  title: str = "") -> str:
+def results_table(results: dict[str, list[ModeCoverage]],
+                  published: dict[str, tuple[float, float, float]] | None = None, title: str = "") -> str:
     """A fixed-width text table: method, modes, high-quality %, reverse KL as mean +- se over runs,
     followed by the published rows (if given)."""
     head = f"{'method':<22}{'runs':>5}{'modes':>16}{'high quality %':>18}{'reverse KL':>18}"
@@ -162,10 +166,6 @@ METHODS = ("GAN", "Unrolled5", "Unrolled10", "PacGAN2", "PacGAN3", "PacGAN4", "M
 def make_pair(method: str, z_dim: int, hidden_g: tuple[int, ...], hidden_d: tuple[int, ...],
               activation: str = "relu") -> tuple[torch.nn.Module, torch.nn.Module]:
     """G and D for ``method``: PacGANm widens only D's input layer to 2m inputs, MBStd adds one feature."""
-    from gan_utils.models import MLP, MLPConfig, mlp_discriminator, mlp_generator
-    from gan_utils.dynamics.minibatch_std import MinibatchStdDiscriminator
-    from gan_utils.dynamics.pacgan import PackedDiscriminator
-
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
     G = mlp_generator(z_dim, 2, hidden_g, activation)
@@ -184,9 +184,6 @@ def train_method(method: str, benchmark: Benchmark, config, hidden_g: tuple[int,
     """Train ``method`` on ``benchmark`` with ``config`` (a :class:`gan_utils.train.TrainConfig`; its
     seed also initialises the networks) and score it. Returns (ModeCoverage, snapshots, G) where
     snapshots is a list of (step, samples) taken every ``snapshot_every`` steps (none if 0)."""
-    from gan_utils.dynamics.unrolled import train_unrolled_gan
-    from gan_utils.train import train_gan
-
     torch.manual_seed(config.seed)
     z_dim = config.z_shape[0]
     G, D = make_pair(method, z_dim, hidden_g, hidden_d)

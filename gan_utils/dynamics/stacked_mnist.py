@@ -34,8 +34,8 @@ def stacked_sampler(images: torch.Tensor) -> Callable[[int, torch.Generator], to
 
 def stacked_labels(labels: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """Mode numbers 100 l[idx0] + 10 l[idx1] + l[idx2] for index triples idx (n, 3)."""
-    l = labels[idx]
-    return 100 * l[:, 0] + 10 * l[:, 1] + l[:, 2]
+    digits = labels[idx]
+    return 100 * digits[:, 0] + 10 * digits[:, 1] + digits[:, 2]
 
 
 def mode_ids(classifier: torch.nn.Module, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:

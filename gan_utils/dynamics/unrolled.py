@@ -23,7 +23,6 @@ from gan_utils import losses
 from gan_utils.step import Module
 from gan_utils.train import Callback, History, RealSampler, TrainConfig, TrainState, sample_noise, train_gan
 
-
 # -------------------------------------------------------------------------------------------------
 # Unrolled GAN
 # -------------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Union
 
 import numpy as np
 import torch
+from scipy import optimize, special, stats
 
 Array = Union[np.ndarray, torch.Tensor]
 
@@ -51,7 +52,8 @@ def optimal_discriminator(p_data: Array, p_g: Array, *, both_zero: float = 0.5) 
             raise ValueError("densities must be non-negative")
         total = pd + pg
         zero = total == 0
-        return torch.where(zero, torch.full_like(total, both_zero), pd / torch.where(zero, torch.ones_like(total), total))
+        safe_total = torch.where(zero, torch.ones_like(total), total)
+        return torch.where(zero, torch.full_like(total, both_zero), pd / safe_total)
     pd, pg = np.asarray(p_data, dtype=np.float64), np.asarray(p_g, dtype=np.float64)
     _check_pair(pd, pg)
     if np.isnan(pd).any() or np.isnan(pg).any():
@@ -120,8 +122,6 @@ def central_interval(p_data, p_g, mass: float = 0.99) -> tuple[float, float]:
     (1 - mass)/2 and (1 + mass)/2 quantiles of m, found by root-finding on its exact CDF
     (a weighted sum of normal CDFs), so the interval holds ``mass`` of p_data + p_g up to 1e-12.
     """
-    from scipy import optimize, stats
-
     if not 0.0 < mass < 1.0:
         raise ValueError(f"mass must lie in (0, 1), got {mass}")
     comps = [(0.5 * w, mu, s) for mix in (p_data, p_g) for w, mu, s in zip(mix.weights, mix.means, mix.stds)]
@@ -136,7 +136,8 @@ def central_interval(p_data, p_g, mass: float = 0.99) -> tuple[float, float]:
 
 
 @torch.no_grad()
-def discriminator_on_grid(D: torch.nn.Module, x: np.ndarray, device: torch.device | str) -> tuple[np.ndarray, np.ndarray]:
+def discriminator_on_grid(D: torch.nn.Module, x: np.ndarray,
+                          device: torch.device | str) -> tuple[np.ndarray, np.ndarray]:
     """Evaluate a 1-D discriminator at points ``x``: returns (D(x), logit a(x)) as float64 NumPy arrays."""
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32).reshape(-1, 1), device=device)
     logit = D(xt).double().cpu().numpy().ravel()
@@ -174,10 +175,9 @@ def mixture_score(mix, x: np.ndarray) -> np.ndarray:
     d/dx log p = sum_k r_k(x) (mu_k - x) / s_k^2 with responsibilities r_k = w_k N_k(x) / p(x),
     formed by log-sum-exp so that it stays finite where p(x) underflows.
     """
-    from scipy import special, stats
-
     x = np.asarray(x, dtype=np.float64)
-    logs = np.stack([np.log(w) + stats.norm.logpdf(x, m, s) for w, m, s in zip(mix.weights, mix.means, mix.stds) if w > 0])
+    logs = np.stack([np.log(w) + stats.norm.logpdf(x, m, s)
+                     for w, m, s in zip(mix.weights, mix.means, mix.stds) if w > 0])
     slopes = np.stack([(m - x) / s**2 for w, m, s in zip(mix.weights, mix.means, mix.stds) if w > 0])
     r = np.exp(logs - special.logsumexp(logs, axis=0))
     return np.sum(r * slopes, axis=0)
@@ -214,7 +214,5 @@ def bernoulli_kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     The integrand of the gap V(D*, G) - V(D, G) = integral (p_data + p_g) KL(Ber(D*) || Ber(D)) dx
     (book eq. ``eq-ch03-gap``).
     """
-    from scipy import special
-
     p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
     return special.rel_entr(p, q) + special.rel_entr(1.0 - p, 1.0 - q)

@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 
 class Encoder(nn.Module):
@@ -73,7 +74,6 @@ def train_encoder(
     history: dict[str, list[float]] = {"loss": []}
     steps = range(config.steps)
     if progress:
-        from tqdm.auto import tqdm
         steps = tqdm(steps, desc="encoder", leave=False)
     E.train()
     for step in steps:

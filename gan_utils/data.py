@@ -16,7 +16,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import torch
@@ -109,8 +109,9 @@ class GaussianMixture1D:
         x = np.asarray(x, dtype=np.float64)
         # written out instead of stats.norm.pdf: quadrature calls this point by point, and scipy's
         # per-call overhead (~20 us) would dominate
-        return sum(w * np.exp(-0.5 * ((x - m) / s) ** 2) / (s * _SQRT_2PI)
-                   for w, m, s in zip(self.weights, self.means, self.stds))
+        # a sum over at least one component (__post_init__), so never the start value 0
+        return cast(np.ndarray, sum(w * np.exp(-0.5 * ((x - m) / s) ** 2) / (s * _SQRT_2PI)
+                                    for w, m, s in zip(self.weights, self.means, self.stds)))
 
     def log_pdf(self, x: np.ndarray) -> np.ndarray:
         """log p(x), computed stably with log-sum-exp."""

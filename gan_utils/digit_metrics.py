@@ -17,9 +17,8 @@ import dataclasses
 import numpy as np
 import torch
 from scipy import linalg, special
-from torch import nn
 
-from gan_utils.classifier import classify
+from gan_utils.classifier import MNISTClassifier, classify
 
 # ---------------------------------------------------------------------------------------------
 # Generated MNIST digits, judged by the fixed classifier of gan_utils.classifier
@@ -127,7 +126,7 @@ def frechet_distance(features_a: torch.Tensor | np.ndarray, features_b: torch.Te
 
 
 def classifier_frechet_distance(
-    images_a: torch.Tensor, images_b: torch.Tensor, classifier: nn.Module, batch_size: int = 1000
+    images_a: torch.Tensor, images_b: torch.Tensor, classifier: MNISTClassifier, batch_size: int = 1000
 ) -> float:
     """Fréchet distance between two image sets (N, 1, 28, 28) in [-1, 1], in the classifier's
     penultimate features f(x) (128-d for the shipped classifier): a "Fréchet MNIST distance".
@@ -160,7 +159,7 @@ class GeneratedDigitMetrics:
 
 def evaluate_generator_samples(
     images: torch.Tensor,
-    classifier: nn.Module,
+    classifier: MNISTClassifier,
     reference: torch.Tensor | None = None,
     splits: int = 1,
     batch_size: int = 1000,

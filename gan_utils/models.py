@@ -7,7 +7,7 @@ losses can use the numerically stable ``binary_cross_entropy_with_logits``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, cast
 
 import torch
 from torch import nn
@@ -307,7 +307,7 @@ def layer_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple[int
     with torch.no_grad():
         if isinstance(model, DCGANGenerator) and x.dim() == 2:
             x = x[:, :, None, None]
-        for layer in model.net:
+        for layer in cast(nn.Sequential, model.net):  # every model here keeps its layers in nn.Sequential `net`
             x = layer(x)
             rows.append((type(layer).__name__, tuple(x.shape)))
     return rows

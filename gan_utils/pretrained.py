@@ -22,7 +22,7 @@ import os
 from collections import namedtuple
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -103,7 +103,8 @@ def load(name: str, device: torch.device | str | None = None, root: str | os.Pat
         models.append(model)
     if len(models) == 1:
         return models[0]
-    return namedtuple("PretrainedModels", entry.models)(*models)
+    # cast: the field names are known only at run time, so mypy sees a plain tuple class
+    return cast(Any, namedtuple("PretrainedModels", entry.models))(*models)
 
 
 def info(name: str) -> dict[str, Any]:

@@ -111,7 +111,7 @@ def distinct_points(points: torch.Tensor, tol: float = 1e-6) -> int:
     """How many distinct rows ``points`` (K, d) has, two rows being equal when closer than ``tol``."""
     p = torch.as_tensor(points, dtype=torch.float64)
     d = torch.cdist(p, p)
-    keep = []
+    keep: list[int] = []
     for i in range(len(p)):
         if all(d[i, j] >= tol for j in keep):
             keep.append(i)
@@ -152,8 +152,8 @@ def results_table(results: dict[str, list[ModeCoverage]],
         kl = mean_se([r.reverse_kl for r in runs])
         kl_text = f"{kl[0]:>11.2f} ± {kl[1]:<4.2f}" if math.isfinite(kl[0]) else f"{'inf':>11}{'':7}"
         lines.append(f"{name:<22}{len(runs):>5}{mo[0]:>9.1f} ± {mo[1]:<4.1f}{hq[0]:>11.1f} ± {hq[1]:<4.1f}{kl_text}")
-    for name, (mo, hq, kl) in (published or {}).items():
-        lines.append(f"{name:<22}{10:>5}{mo:>9.1f}{'':7}{hq:>11.1f}{'':7}{kl:>11.2f}")
+    for name, (p_mo, p_hq, p_kl) in (published or {}).items():
+        lines.append(f"{name:<22}{10:>5}{p_mo:>9.1f}{'':7}{p_hq:>11.1f}{'':7}{p_kl:>11.2f}")
     return "\n".join(lines)
 
 
@@ -169,6 +169,7 @@ def make_pair(method: str, z_dim: int, hidden_g: tuple[int, ...], hidden_d: tupl
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
     G = mlp_generator(z_dim, 2, hidden_g, activation)
+    D: torch.nn.Module
     if method.startswith("PacGAN"):
         m = int(method[-1])
         D = PackedDiscriminator(MLP(MLPConfig(2 * m, 1, hidden_d, activation)), m)

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from gan_utils.foundations.optimal_discriminator import optimal_discriminator
-from gan_utils.plotting import COLORS, finish
+from gan_utils.plotting import COLORS, figure_of, finish
 
 _BELOW = 0.55  # the mapping lines take this fraction of the density axis' height, below zero
 
@@ -30,7 +30,7 @@ def plot_figure1_panel(snap, p_data: np.ndarray, ax: plt.Axes | None = None, tit
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.0, 3.6))
     else:
-        fig = ax.figure
+        fig = figure_of(ax)
     x = snap.x
     top = top if top is not None else 1.12 * max(float(np.max(p_data)), float(np.max(snap.p_g)))
     ax.plot(x, p_data, color=COLORS["data"], ls=":", lw=2.2, label=r"$p_\mathrm{data}$")

@@ -17,7 +17,7 @@ to 0 in floating point although they are positive, use :func:`optimal_logit` on 
 """
 from __future__ import annotations
 
-from typing import Union
+from typing import Union, cast
 
 import numpy as np
 import torch
@@ -40,20 +40,20 @@ def optimal_discriminator(p_data: Array, p_g: Array, *, both_zero: float = 0.5) 
     the module docstring). Raises ``ValueError`` on a shape mismatch, on negative or NaN densities.
     """
     if isinstance(p_data, torch.Tensor) or isinstance(p_g, torch.Tensor):
-        pd, pg = torch.as_tensor(p_data), torch.as_tensor(p_g)
-        _check_pair(pd, pg)
-        dtype = torch.promote_types(pd.dtype, pg.dtype)
+        td, tg = torch.as_tensor(p_data), torch.as_tensor(p_g)
+        _check_pair(td, tg)
+        dtype = torch.promote_types(td.dtype, tg.dtype)
         if not dtype.is_floating_point:
             dtype = torch.get_default_dtype()
-        pd, pg = pd.to(dtype), pg.to(device=pd.device, dtype=dtype)
-        if bool(torch.isnan(pd).any() | torch.isnan(pg).any()):
+        td, tg = td.to(dtype), tg.to(device=td.device, dtype=dtype)
+        if bool(torch.isnan(td).any() | torch.isnan(tg).any()):
             raise ValueError("densities must not be NaN")
-        if bool((pd < 0).any() | (pg < 0).any()):
+        if bool((td < 0).any() | (tg < 0).any()):
             raise ValueError("densities must be non-negative")
-        total = pd + pg
-        zero = total == 0
-        safe_total = torch.where(zero, torch.ones_like(total), total)
-        return torch.where(zero, torch.full_like(total, both_zero), pd / safe_total)
+        t_total = td + tg
+        t_zero = t_total == 0
+        safe_total = torch.where(t_zero, torch.ones_like(t_total), t_total)
+        return torch.where(t_zero, torch.full_like(t_total, both_zero), td / safe_total)
     pd, pg = np.asarray(p_data, dtype=np.float64), np.asarray(p_g, dtype=np.float64)
     _check_pair(pd, pg)
     if np.isnan(pd).any() or np.isnan(pg).any():
@@ -72,9 +72,9 @@ def optimal_logit(log_p_data: Array, log_p_g: Array) -> Array:
     underflow to 0 (there :func:`optimal_discriminator` would see 0/0). Same-shape inputs required.
     """
     if isinstance(log_p_data, torch.Tensor) or isinstance(log_p_g, torch.Tensor):
-        lp, lq = torch.as_tensor(log_p_data), torch.as_tensor(log_p_g)
-        _check_pair(lp, lq)
-        return lp - lq.to(lp.device)
+        tp, tq = torch.as_tensor(log_p_data), torch.as_tensor(log_p_g)
+        _check_pair(tp, tq)
+        return tp - tq.to(tp.device)
     lp, lq = np.asarray(log_p_data, dtype=np.float64), np.asarray(log_p_g, dtype=np.float64)
     _check_pair(lp, lq)
     return lp - lq
@@ -90,7 +90,7 @@ def posterior_real(p_data: Array, p_g: Array, prior_real: float = 0.5) -> np.nda
     pd, pg = np.asarray(p_data, dtype=np.float64), np.asarray(p_g, dtype=np.float64)
     _check_pair(pd, pg)
     # the posterior with prior pi is D* of the reweighted pair (pi p_data, (1 - pi) p_g)
-    return optimal_discriminator(prior_real * pd, (1.0 - prior_real) * pg, both_zero=prior_real)
+    return cast(np.ndarray, optimal_discriminator(prior_real * pd, (1.0 - prior_real) * pg, both_zero=prior_real))
 
 
 def pointwise_objective(y: Array, a: float, b: float) -> np.ndarray:
@@ -132,7 +132,8 @@ def central_interval(p_data, p_g, mass: float = 0.99) -> tuple[float, float]:
     lo = min(mu - 40 * s for _, mu, s in comps)
     hi = max(mu + 40 * s for _, mu, s in comps)
     q = [(1.0 - mass) / 2, (1.0 + mass) / 2]
-    return tuple(float(optimize.brentq(lambda x, t=t: cdf(x) - t, lo, hi, xtol=1e-12, rtol=1e-14)) for t in q)
+    left, right = (float(optimize.brentq(lambda x, t=t: cdf(x) - t, lo, hi, xtol=1e-12, rtol=1e-14)) for t in q)
+    return left, right
 
 
 @torch.no_grad()
@@ -152,9 +153,9 @@ def input_gradients(D: torch.nn.Module, x: np.ndarray, device: torch.device | st
     """
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32).reshape(-1, 1), device=device).requires_grad_(True)
     logit = D(xt)
-    (da,) = torch.autograd.grad(logit.sum(), xt)
+    (grad,) = torch.autograd.grad(logit.sum(), xt)
     a = logit.detach().double().cpu().numpy().ravel()
-    da = da.double().cpu().numpy().ravel()
+    da = grad.double().cpu().numpy().ravel()
     return input_gradients_from_logit(a, da)
 
 

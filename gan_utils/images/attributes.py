@@ -34,7 +34,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
-from gan_utils.classifier import classify
+from gan_utils.classifier import MNISTClassifier, classify
 from gan_utils.images.digit_shapes import INK_THRESHOLD, as_batch, ink, skeletonize
 from gan_utils.models import generate
 
@@ -93,7 +93,9 @@ def slant(images: torch.Tensor | np.ndarray) -> np.ndarray:
         return np.degrees(np.arctan(mu_xy / mu_yy))
 
 
-ATTRIBUTES: dict[str, Callable[[torch.Tensor], np.ndarray]] = {"thickness": stroke_thickness, "slant": slant}
+ATTRIBUTES: dict[str, Callable[[torch.Tensor | np.ndarray], np.ndarray]] = {
+    "thickness": stroke_thickness, "slant": slant,
+}
 UNITS = {"thickness": "pixels", "slant": "degrees"}
 
 
@@ -171,7 +173,7 @@ class Sweep:
 
 
 @torch.no_grad()
-def attribute_sweep(G: torch.nn.Module, classifier: torch.nn.Module, z: torch.Tensor, direction: torch.Tensor,
+def attribute_sweep(G: torch.nn.Module, classifier: MNISTClassifier, z: torch.Tensor, direction: torch.Tensor,
                     alphas: Sequence[float], attribute: str | Callable = "thickness", batch_size: int = 1000) -> Sweep:
     """Decode G(z + alpha v) for every alpha (:func:`gan_utils.models.generate`, eval mode, ``batch_size`` codes
     at a time) and measure ``attribute`` and the classifier's verdict."""

@@ -14,6 +14,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from gan_utils.models import DCGANGenerator
+
 
 class Encoder(nn.Module):
     """E: images (N, 1, 28, 28) in [-1, 1] -> codes (N, nz).
@@ -51,7 +53,7 @@ class EncoderTrainConfig:
 
 
 def train_encoder(
-    G: nn.Module,
+    G: DCGANGenerator,
     config: EncoderTrainConfig,
     device: torch.device | str,
     generator: torch.Generator | None = None,

@@ -41,9 +41,10 @@ from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import torch
-from torch import nn
 from torch.func import jacfwd
 from tqdm.auto import tqdm
+
+from gan_utils.models import DCGANGenerator
 
 PRIORS = ("none", "gauss", "chi")
 
@@ -128,7 +129,7 @@ def stochastic_clip_(z: torch.Tensor, bound: float, generator: torch.Generator |
 
 
 def invert(
-    G: nn.Module,
+    G: DCGANGenerator,
     target: torch.Tensor,
     config: InversionConfig = InversionConfig(),
     *,
@@ -232,7 +233,7 @@ def out_of_distribution_inputs(digit: torch.Tensor,
             "letter H": letter.to(digit.device), "noise": noise.to(digit.device)}
 
 
-def jacobian_singular_values(G: nn.Module, z: torch.Tensor) -> torch.Tensor:
+def jacobian_singular_values(G: DCGANGenerator, z: torch.Tensor) -> torch.Tensor:
     """Singular values (N, nz), descending, of the Jacobian dG(z)/dz (pixels x nz) at each code of
     ``z`` (N, nz). Small singular values are directions of z along which G(z) barely moves: there the
     pixel loss cannot pin the code down (eq-ch09-local)."""

@@ -53,7 +53,7 @@ def plot_init_spread(all_loss: np.ndarray, rel_err: np.ndarray, threshold: float
     return finish(fig)
 
 
-def plot_restoration_psnr(rows: Sequence[Mapping[str, object]]) -> plt.Figure:
+def plot_restoration_psnr(rows: Sequence[Mapping[str, str | float]]) -> plt.Figure:
     """Grouped bars of mean PSNR (dB) per task for the degraded input, the baseline and the GAN prior.
 
     ``rows``: dicts with keys "task", "degraded", "baseline", "gan" (mean PSNR in dB)."""

@@ -23,13 +23,13 @@ noise is a smaller step relative to the prior's spread (sd 1 instead of 0.58).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Sequence, cast
 
 import numpy as np
 import torch
 from scipy import stats
 
-from gan_utils.classifier import classify
+from gan_utils.classifier import MNISTClassifier, classify
 from gan_utils.models import generate
 
 METHODS = ("lerp", "slerp")
@@ -104,7 +104,7 @@ def lerp_norm_scale(t: float | np.ndarray) -> float | np.ndarray:
 
 
 @torch.no_grad()
-def path_profiles(G: torch.nn.Module, D: torch.nn.Module, classifier: torch.nn.Module, z0: torch.Tensor,
+def path_profiles(G: torch.nn.Module, D: torch.nn.Module, classifier: MNISTClassifier, z0: torch.Tensor,
                   z1: torch.Tensor, t: Sequence[float], method: str = "slerp",
                   batch_size: int = 1000) -> dict[str, np.ndarray]:
     """Decode the path between each pair and measure every point: arrays of shape (T, N) with
@@ -138,7 +138,7 @@ def concept_arithmetic(groups: Sequence[torch.Tensor], signs: Sequence[int]) -> 
     shape = groups[0].shape[1:]
     if any(g.shape[1:] != shape or len(g) == 0 for g in groups):
         raise ValueError(f"groups must be non-empty and of one code shape, got {[tuple(g.shape) for g in groups]}")
-    return sum(s * g.mean(0) for s, g in zip(signs, groups))
+    return cast(torch.Tensor, sum(s * g.mean(0) for s, g in zip(signs, groups)))  # groups is non-empty
 
 
 def jitter(y: torch.Tensor, n: int = 8, scale: float = 0.25, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -22,7 +22,7 @@ def plot_norms(z_norms: np.ndarray, mid_norms: np.ndarray, d: int, title: str | 
     lo = min(z_norms.min(), mid_norms.min()) * 0.9
     hi = max(z_norms.max(), mid_norms.max()) * 1.05
     r = np.linspace(lo, hi, 400)
-    bins = np.linspace(lo, hi, 60)
+    bins = np.linspace(lo, hi, 60).tolist()
     ax.hist(z_norms, bins=bins, density=True, alpha=0.45, color=COLORS["generator"], label="|z|, samples")
     ax.hist(mid_norms, bins=bins, density=True, alpha=0.45, color=COLORS["accent"], label="|(z0 + z1)/2|, samples")
     ax.plot(r, stats.chi.pdf(r, d), color=COLORS["data"], lw=1.5, label=f"chi({d}) density")
@@ -79,7 +79,7 @@ def plot_nn_distances(distances: Mapping[str, np.ndarray], title: str | None = N
     """Histograms of nearest-training-image distances (L2 in pixel space, images in [-1, 1])."""
     fig, ax = plt.subplots(figsize=(7, 3.8))
     allv = np.concatenate(list(distances.values()))
-    bins = np.linspace(allv.min() * 0.95, allv.max() * 1.02, 50)
+    bins = np.linspace(allv.min() * 0.95, allv.max() * 1.02, 50).tolist()
     palette = {"test images": COLORS["data"], "samples G(z)": COLORS["generator"]}
     for name, d in distances.items():
         ax.hist(d, bins=bins, density=True, histtype="step", lw=1.8, color=palette.get(name),

@@ -66,7 +66,7 @@ def _atomic_write(target: Path, write: Any) -> None:
 def _config_dict(config: Any) -> Any:
     if config is None:
         return None
-    if dataclasses.is_dataclass(config):
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
         return dataclasses.asdict(config)
     if isinstance(config, dict):
         return config

@@ -16,7 +16,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import torch
@@ -49,7 +49,7 @@ def load_mnist(
     twice that free, the tensors stay on the CPU instead (with a warning), and callers move batches.
     ``limit`` keeps the first ``limit`` images.
     """
-    from torchvision.datasets import MNIST  # imported here: torchvision is slow to import
+    from torchvision.datasets import MNIST  # noqa: PLC0415  (torchvision is slow to import; only MNIST needs it)
 
     root = data_root()
     try:
@@ -109,8 +109,9 @@ class GaussianMixture1D:
         x = np.asarray(x, dtype=np.float64)
         # written out instead of stats.norm.pdf: quadrature calls this point by point, and scipy's
         # per-call overhead (~20 us) would dominate
-        return sum(w * np.exp(-0.5 * ((x - m) / s) ** 2) / (s * _SQRT_2PI)
-                   for w, m, s in zip(self.weights, self.means, self.stds))
+        # a sum over at least one component (__post_init__), so never the start value 0
+        return cast(np.ndarray, sum(w * np.exp(-0.5 * ((x - m) / s) ** 2) / (s * _SQRT_2PI)
+                                    for w, m, s in zip(self.weights, self.means, self.stds)))
 
     def log_pdf(self, x: np.ndarray) -> np.ndarray:
         """log p(x), computed stably with log-sum-exp."""
@@ -136,7 +137,9 @@ class GaussianMixture1D:
         w = torch.tensor(self.weights, dtype=dtype, device=dev)
         k = torch.multinomial(w, n, replacement=True, generator=generator)
         eps = torch.randn(n, generator=generator, dtype=dtype, device=dev)
-        x = torch.tensor(self.means, dtype=dtype, device=dev)[k] + torch.tensor(self.stds, dtype=dtype, device=dev)[k] * eps
+        means = torch.tensor(self.means, dtype=dtype, device=dev)
+        stds = torch.tensor(self.stds, dtype=dtype, device=dev)
+        x = means[k] + stds[k] * eps
         return x.to(device=device, dtype=torch.float32).unsqueeze(1)
 
     def support(self, mass: float = 0.999) -> tuple[float, float]:

@@ -17,10 +17,8 @@ import dataclasses
 import numpy as np
 import torch
 from scipy import linalg, special
-from torch import nn
 
-from gan_utils.classifier import classify
-
+from gan_utils.classifier import MNISTClassifier, classify
 
 # ---------------------------------------------------------------------------------------------
 # Generated MNIST digits, judged by the fixed classifier of gan_utils.classifier
@@ -128,7 +126,7 @@ def frechet_distance(features_a: torch.Tensor | np.ndarray, features_b: torch.Te
 
 
 def classifier_frechet_distance(
-    images_a: torch.Tensor, images_b: torch.Tensor, classifier: nn.Module, batch_size: int = 1000
+    images_a: torch.Tensor, images_b: torch.Tensor, classifier: MNISTClassifier, batch_size: int = 1000
 ) -> float:
     """Fréchet distance between two image sets (N, 1, 28, 28) in [-1, 1], in the classifier's
     penultimate features f(x) (128-d for the shipped classifier): a "Fréchet MNIST distance".
@@ -161,7 +159,7 @@ class GeneratedDigitMetrics:
 
 def evaluate_generator_samples(
     images: torch.Tensor,
-    classifier: nn.Module,
+    classifier: MNISTClassifier,
     reference: torch.Tensor | None = None,
     splits: int = 1,
     batch_size: int = 1000,
@@ -216,7 +214,7 @@ def inception_fid(
     reason when it cannot run. Slow on a CPU (Inception-v3 at 299 x 299 per image).
     """
     try:
-        from torchmetrics.image.fid import FrechetInceptionDistance
+        from torchmetrics.image.fid import FrechetInceptionDistance  # noqa: PLC0415  (optional: needs torch-fidelity)
 
         fid = FrechetInceptionDistance(feature=2048, normalize=True).to(device)
     except Exception as exc:  # ModuleNotFoundError (torch-fidelity), URLError (no network), ...

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import torch
 import torch.distributed as dist
 from torch import nn
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -124,11 +127,11 @@ def broadcast_buffers_(module: nn.Module, src: int = 0) -> nn.Module:
     return module
 
 
-def gather_objects(obj: object) -> list[object]:
+def gather_objects(obj: T) -> list[T]:
     """Every rank's ``obj`` as a list indexed by rank (``[obj]`` when not distributed)."""
     if not is_distributed():
         return [obj]
-    out: list[object] = [None] * dist.get_world_size()
+    out: list[Any] = [None] * dist.get_world_size()
     dist.all_gather_object(out, obj)
     return out
 

@@ -62,11 +62,11 @@ def train_player(model: nn.Module, loss: Callable[[torch.Generator], torch.Tenso
         opt.step()
         if sched is not None:
             sched.step()
-        value = float(value.detach())
-        if not math.isfinite(value):
-            raise FloatingPointError(f"{name} became {value} at step {step}; lower lr (now {lr})")
+        loss_value = float(value.detach())
+        if not math.isfinite(loss_value):
+            raise FloatingPointError(f"{name} became {loss_value} at step {step}; lower lr (now {lr})")
         history["step"].append(step)
-        history[name].append(value)
+        history[name].append(loss_value)
         for callback in callbacks:
             callback(step, model)
     model.eval()

@@ -7,7 +7,7 @@ losses can use the numerically stable ``binary_cross_entropy_with_logits``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, cast
 
 import torch
 from torch import nn
@@ -56,7 +56,8 @@ class MLP(nn.Module):
         return self.net(x)
 
 
-def mlp_generator(z_dim: int, data_dim: int, hidden: tuple[int, ...] = (128, 128), activation: str = "leaky_relu") -> MLP:
+def mlp_generator(z_dim: int, data_dim: int, hidden: tuple[int, ...] = (128, 128),
+                  activation: str = "leaky_relu") -> MLP:
     """G: z (B, z_dim) -> x (B, data_dim), unbounded output for toy data."""
     return MLP(MLPConfig(z_dim, data_dim, tuple(hidden), activation))
 
@@ -117,8 +118,9 @@ class DCGANConfig:
     ``d_extra_layers`` add that many 3x3 stride-1 conv + BN + ReLU (G) / LeakyReLU (D) blocks at the
     coarsest resolution s0 x s0, right after G's projection and right before D's logit. At S = 28 the
     paper's layout leaves G with only two hidden layers, and each 7x7 feature under D's logit sees
-    10 x 10 pixels, about a third of the image side; one extra block in each is what the shipped ``dcgan-mnist`` generator uses (like
-    the ``n_extra_layers`` option of Arjovsky et al.'s WGAN code, but at the coarse end, where it is cheap).
+    10 x 10 pixels, about a third of the image side; one extra block in each is what the shipped
+    ``dcgan-mnist`` generator uses (like the ``n_extra_layers`` option of Arjovsky et al.'s WGAN code, but
+    at the coarse end, where it is cheap).
     """
 
     image_size: int = 28
@@ -305,7 +307,7 @@ def layer_shapes(model: nn.Module, x: torch.Tensor) -> list[tuple[str, tuple[int
     with torch.no_grad():
         if isinstance(model, DCGANGenerator) and x.dim() == 2:
             x = x[:, :, None, None]
-        for layer in model.net:
+        for layer in cast(nn.Sequential, model.net):  # every model here keeps its layers in nn.Sequential `net`
             x = layer(x)
             rows.append((type(layer).__name__, tuple(x.shape)))
     return rows

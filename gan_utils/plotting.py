@@ -8,10 +8,9 @@ test it.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Mapping, Sequence, cast
 
 import matplotlib
-
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -41,6 +40,12 @@ def finish(fig: plt.Figure, title: str | None = None, *, ax: plt.Axes | None = N
     return fig
 
 
+def figure_of(ax: plt.Axes) -> plt.Figure:
+    """The figure that ``ax`` is drawn in, ``ax.figure``; typed as a Figure because the book never draws
+    into a SubFigure."""
+    return cast(plt.Figure, ax.figure)
+
+
 def to_unit_range(images: torch.Tensor) -> torch.Tensor:
     """Undo the [-1, 1] scaling of the data: x -> (x + 1) / 2, clipped to [0, 1]."""
     return ((images.detach().float().cpu() + 1) / 2).clamp(0, 1)
@@ -48,7 +53,7 @@ def to_unit_range(images: torch.Tensor) -> torch.Tensor:
 
 def image_grid(images: torch.Tensor, nrow: int = 8, title: str | None = None, ax: plt.Axes | None = None) -> plt.Figure:
     """Show a batch (B, C, H, W) of images in [-1, 1] as one grid."""
-    from torchvision.utils import make_grid
+    from torchvision.utils import make_grid  # noqa: PLC0415  (torchvision is slow to import; only image grids need it)
 
     if images.dim() != 4:
         raise ValueError(f"expected images of shape (B, C, H, W), got {tuple(images.shape)}")
@@ -58,7 +63,7 @@ def image_grid(images: torch.Tensor, nrow: int = 8, title: str | None = None, ax
         nrows = int(np.ceil(len(images) / nrow))
         fig, ax = plt.subplots(figsize=(0.6 * ncol + 0.4, 0.6 * nrows + 0.6))
     else:
-        fig = ax.figure
+        fig = figure_of(ax)
     ax.imshow(grid.permute(1, 2, 0).numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_axis_off()
     if title:
@@ -91,7 +96,7 @@ def plot_density_1d(
     if ax is None:
         fig, ax = plt.subplots()
     else:
-        fig = ax.figure
+        fig = figure_of(ax)
     ax.plot(x, p_data, color=COLORS["data"], ls=":", lw=2, label=r"$p_\mathrm{data}$")
     if p_g is not None:
         ax.plot(x, p_g, color=COLORS["generator"], lw=2, label=r"$p_g$")
@@ -120,7 +125,7 @@ def scatter_2d(samples: np.ndarray | torch.Tensor, means: np.ndarray | torch.Ten
     if ax is None:
         fig, ax = plt.subplots(figsize=(4.2, 4.2))
     else:
-        fig = ax.figure
+        fig = figure_of(ax)
     s = torch.as_tensor(samples).detach().cpu().numpy()
     ax.scatter(s[:, 0], s[:, 1], s=3, alpha=0.4, color=COLORS["generator"], label="samples")
     if means is not None:

@@ -17,11 +17,12 @@ and add ``"name": Pretrained(stem, sha256, models, description, command, module)
 from __future__ import annotations
 
 import importlib
+import json
 import os
 from collections import namedtuple
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -102,13 +103,12 @@ def load(name: str, device: torch.device | str | None = None, root: str | os.Pat
         models.append(model)
     if len(models) == 1:
         return models[0]
-    return namedtuple("PretrainedModels", entry.models)(*models)
+    # cast: the field names are known only at run time, so mypy sees a plain tuple class
+    return cast(Any, namedtuple("PretrainedModels", entry.models))(*models)
 
 
 def info(name: str) -> dict[str, Any]:
     """The entry's registry fields plus the JSON's training config and extras (without loading weights)."""
-    import json
-
     if name not in REGISTRY:
         raise KeyError(f"no pretrained network {name!r}; available: {', '.join(available())}")
     entry = REGISTRY[name]

@@ -38,7 +38,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, cast
 
 import torch
 from torch import nn
@@ -142,7 +142,8 @@ def every(n: int, fn: Callback) -> Callback:
     return lambda state: fn(state) if state.step % n == 0 else None
 
 
-def sample_noise(n: int, z_shape: tuple[int, ...], device: torch.device | str, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_noise(n: int, z_shape: tuple[int, ...], device: torch.device | str,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
     """z ~ p_z = N(0, I), made directly on ``device``: shape (n, *z_shape)."""
     return torch.randn((n, *z_shape), device=device, generator=generator)
 
@@ -259,8 +260,8 @@ def train_gan(
                          "(start with torchrun and call gan_utils.distributed.init_from_env())")
     rank = dist_utils.get_rank() if distributed else 0
     memory_format = torch.channels_last if config.channels_last else torch.preserve_format
-    G.to(device=device, memory_format=memory_format).train()
-    D.to(device=device, memory_format=memory_format).train()
+    G.to(device).to(memory_format=memory_format).train()
+    D.to(device).to(memory_format=memory_format).train()
     opt_g, opt_d = _make_optimizers(G, D, config, device)
     rng = torch.Generator(device=device).manual_seed(config.seed + rank)
     state = TrainState(G, D, opt_g, opt_d, config, History(), rng, device)
@@ -269,12 +270,13 @@ def train_gan(
         restore_train_state(checkpoint_path, state, rank)
 
     # what the loop calls: G and D themselves, or their DDP wrappers, optionally compiled
-    G_train = dist_utils.wrap_ddp(G, device) if distributed else G
-    D_train = dist_utils.wrap_ddp(D, device) if distributed else D
-    G_eval, D_gstep = G, D  # G under no_grad (D's step) and D in G's step need no gradient averaging
+    G_train: Module = dist_utils.wrap_ddp(G, device) if distributed else G
+    D_train: Module = dist_utils.wrap_ddp(D, device) if distributed else D
+    G_eval: Module = G  # G under no_grad (D's step) and D in G's step need no gradient averaging
+    D_gstep = D
     if config.compile:
-        G_train, D_train, G_eval, D_gstep = (torch.compile(G_train), torch.compile(D_train),
-                                             torch.compile(G_eval), torch.compile(D_gstep))
+        G_train, D_train, G_eval = torch.compile(G_train), torch.compile(D_train), torch.compile(G_eval)
+        D_gstep = cast(nn.Module, torch.compile(D_gstep))  # a compiled module is a module (OptimizedModule)
     use_bf16 = config.autocast == "bf16"
 
     def forward():  # autocast context for the forward passes (losses are computed in float32)

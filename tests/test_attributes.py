@@ -7,7 +7,13 @@ import pytest
 import torch
 
 from gan_utils.images.attributes import (
-    attribute_direction, exemplar_direction, measure_attributes, shift, skeleton_length, slant, stroke_thickness,
+    attribute_direction,
+    exemplar_direction,
+    measure_attributes,
+    shift,
+    skeleton_length,
+    slant,
+    stroke_thickness,
 )
 from gan_utils.images.digit_shapes import skeletonize
 

@@ -1,4 +1,5 @@
-"""Tests of the mode-collapse mechanisms and remedies (gan_utils.dynamics) against closed forms, finite differences and plain loops."""
+"""Tests of the mode-collapse mechanisms and remedies (gan_utils.dynamics) against closed forms, finite
+differences and plain loops."""
 import math
 
 import numpy as np
@@ -8,13 +9,13 @@ from torch.func import functional_call
 
 from gan_utils import losses
 from gan_utils.data import GaussianMixture1D
-from gan_utils.models import MLP, MLPConfig, mlp_discriminator, mlp_generator
 from gan_utils.dynamics.kl_directions import fit_gaussian_kl, gaussian_kl_objective, mixture_moments
 from gan_utils.dynamics.minibatch_std import MinibatchStdDiscriminator, minibatch_std
 from gan_utils.dynamics.pacgan import PackedDiscriminator, pack
 from gan_utils.dynamics.unrolled import train_unrolled_gan, unrolled_d_params
 from gan_utils.fixed_opponent import train_generator
-from gan_utils.train import TrainConfig, train_gan, sample_noise
+from gan_utils.models import MLP, MLPConfig, mlp_discriminator, mlp_generator
+from gan_utils.train import TrainConfig, sample_noise, train_gan
 
 
 def test_forward_kl_fit_is_moment_matching():
@@ -71,8 +72,8 @@ def test_packed_and_mbstd_train_with_train_gan():
     for D in (PackedDiscriminator(MLP(MLPConfig(4, 1, (8,))), 2), MinibatchStdDiscriminator(2, (8,))):
         torch.manual_seed(0)
         G = mlp_generator(2, 2, (8,))
-        hist = train_gan(G, D, lambda n, g: torch.randn(n, 2, generator=g), TrainConfig(steps=3, z_shape=(2,), batch_size=8),
-                         "cpu", progress=False)
+        hist = train_gan(G, D, lambda n, g: torch.randn(n, 2, generator=g),
+                         TrainConfig(steps=3, z_shape=(2,), batch_size=8), "cpu", progress=False)
         assert len(hist) == 3 and all(math.isfinite(v) for v in hist.g_loss)
 
 
@@ -114,7 +115,8 @@ def test_unrolled_gan_matches_a_plain_reference_loop():
             loss_d.backward()
             opt_d.step()
         params = unrolled_d_params(D_ref, opt_d, G_ref, sample, cfg, K, rng, torch.device("cpu"))
-        loss_g = losses.g_loss_nonsaturating(functional_call(D_ref, params, (G_ref(torch.randn(16, 2, generator=rng)),)))
+        fake = G_ref(torch.randn(16, 2, generator=rng))
+        loss_g = losses.g_loss_nonsaturating(functional_call(D_ref, params, (fake,)))
         opt_g.zero_grad()
         loss_g.backward()
         opt_g.step()
@@ -156,7 +158,10 @@ def test_unrolled_step_matches_torch_adam_and_is_differentiable():
     G, D = mlp_generator(2, 2, (8,)), mlp_discriminator(2, (8,))
     opt = torch.optim.Adam(D.parameters(), lr=1e-2, betas=(0.5, 0.999))
     cfg = TrainConfig(steps=1, z_shape=(2,), batch_size=16)
-    sample = lambda n, g: torch.randn(n, 2, generator=g)
+
+    def sample(n, g):
+        return torch.randn(n, 2, generator=g)
+
     rng = torch.Generator().manual_seed(3)
     params = unrolled_d_params(D, opt, G, sample, cfg, 1, rng, torch.device("cpu"))
     # the same step by torch.optim.Adam on a copy, with the same batches

@@ -1,6 +1,8 @@
 """Unit tests for gan_utils.foundations.density (book chapter 1), against closed forms where they exist."""
 import math
 
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -8,10 +10,18 @@ from scipy import stats
 
 from gan_utils.data import GaussianMixture1D
 from gan_utils.foundations.density import (
-    components_for_variance, entropy, expected_log_likelihood, fit_gmm_em, pca_spectrum,
-    random_images, sample_log_likelihood,
+    components_for_variance,
+    entropy,
+    expected_log_likelihood,
+    fit_gmm_em,
+    pca_spectrum,
+    random_images,
+    sample_log_likelihood,
 )
+from gan_utils.foundations.density_plots import plot_implicit_samples, plot_mle_fit, plot_pca_spectrum
 from gan_utils.foundations.divergences import kl_on_grid
+
+matplotlib.use("Agg")
 
 GRID = np.linspace(-20.0, 20.0, 40001)
 
@@ -110,13 +120,6 @@ def test_iid_uniform_pixels_have_a_flat_spectrum_with_many_samples():
 
 
 def test_chapter1_plots_return_labelled_figures():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from gan_utils.foundations.density_plots import plot_implicit_samples, plot_mle_fit, plot_pca_spectrum
-
     x = np.linspace(-4, 4, 201)
     p = stats.norm.pdf(x)
     samples = np.random.default_rng(0).normal(size=500)

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
 from gan_utils.images import digit_shapes as C
 
@@ -86,8 +87,6 @@ def test_skeleton_is_thin_and_inside_the_ink():
 
 
 def test_remove_corners_deletes_the_staircase_corners_and_keeps_one_chain():
-    from scipy import ndimage
-
     band = np.zeros((1, 28, 28), bool)
     for r in range(2, 12):  # a 2-pixel-high band of slope 1/2: Zhang-Suen leaves a 4-connected staircase
         band[0, r:r + 2, 2 * r - 1:2 * r + 3] = True

@@ -9,9 +9,17 @@ from scipy.integrate import quad
 
 from gan_utils.data import GaussianMixture1D
 from gan_utils.foundations.divergences import (
-    integrate_1d, jsd, jsd_shift_derivative, kl, mixture_pdf, normal_pdf, value_at_optimum,
+    integrate_1d,
+    jsd,
+    jsd_on_grid,
+    jsd_shift_derivative,
+    jsd_to_samples,
+    kde_density,
+    kl,
+    mixture_pdf,
+    normal_pdf,
+    value_at_optimum,
 )
-from gan_utils.foundations.divergences import jsd_on_grid, jsd_to_samples, kde_density
 
 LOG2 = math.log(2.0)
 
@@ -89,7 +97,10 @@ def test_shift_derivative_matches_finite_differences():
     p = gauss(0, 0.5)
     for theta in (0.3, 1.0, 2.5):
         q = gauss(theta, 0.5)
-        dq = lambda x, t=theta: gauss(t, 0.5)(x) * (x - t) / 0.25  # d/dtheta N(x; theta, s^2)
+
+        def dq(x, t=theta):  # d/dtheta N(x; theta, s^2)
+            return gauss(t, 0.5)(x) * (x - t) / 0.25
+
         analytic = jsd_shift_derivative(p, q, dq, (-10, 12), points=[0, theta])
         h = 1e-4
         fd = (jsd(p, gauss(theta + h, 0.5), (-10, 12), points=[0, theta])
@@ -104,11 +115,17 @@ def test_shift_derivative_keeps_relative_precision_far_apart():
     s, h = 0.05, 1e-4
     def gap(theta):
         q = gauss(theta, s)
-        f = lambda x: 0.5 * (p(x) * np.log1p(q(x) / np.maximum(p(x), 1e-300))
-                             + q(x) * np.log1p(p(x) / np.maximum(q(x), 1e-300)))
+
+        def f(x):
+            return 0.5 * (p(x) * np.log1p(q(x) / np.maximum(p(x), 1e-300))
+                          + q(x) * np.log1p(p(x) / np.maximum(q(x), 1e-300)))
+
         return integrate_1d(f, (-1, 2), points=[0, theta / 2, theta])
     p, theta = gauss(0, s), 16 * s
-    dq = lambda x: gauss(theta, s)(x) * (x - theta) / s**2
+
+    def dq(x):
+        return gauss(theta, s)(x) * (x - theta) / s**2
+
     analytic = jsd_shift_derivative(p, gauss(theta, s), dq, (-1, 2), points=[0, theta / 2, theta])
     fd = -(gap(theta + h) - gap(theta - h)) / (2 * h)
     assert 0 < analytic < 1e-10

@@ -1,4 +1,5 @@
-"""Tests for gan_utils.fixed_opponent: one player trained against a fixed other, against closed forms and plain loops."""
+"""Tests for gan_utils.fixed_opponent: one player trained against a fixed other, against closed forms and
+plain loops."""
 import math
 
 import pytest
@@ -52,8 +53,13 @@ def test_train_discriminator_equals_a_plain_adam_loop():
     D_ref = mlp_discriminator(1, (8,))
     D_ref.load_state_dict(D.state_dict())
     G_before = [p.detach().clone() for p in G.parameters()]
-    real = lambda n, g: P_DATA.sample(n, g)
-    fake = lambda n, g: G(sample_noise(n, (2,), "cpu", g))
+
+    def real(n, g):
+        return P_DATA.sample(n, g)
+
+    def fake(n, g):
+        return G(sample_noise(n, (2,), "cpu", g))
+
     hist = train_discriminator(D, real, fake, 15, "cpu", objective=losses.lsgan_d_loss, batch_size=32, lr=2e-3,
                                betas=(0.5, 0.999), seed=4, progress=False)
     opt = torch.optim.Adam(D_ref.parameters(), lr=2e-3, betas=(0.5, 0.999))

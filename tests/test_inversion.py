@@ -1,7 +1,6 @@
 """Tests of gan_utils.images.inversion and gan_utils.images.encoder_inversion: PSNR against its formula and
 torchmetrics, the prior terms in closed form, stochastic clipping, masked data term, batched inversion and
 the encoder on a tiny generator."""
-import math
 
 import pytest
 import torch
@@ -9,7 +8,14 @@ from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from gan_utils.images.encoder_inversion import Encoder, EncoderTrainConfig, encode, train_encoder
 from gan_utils.images.inversion import (
-    InversionConfig, data_term, invert, prior_term, psnr, relative_latent_error, stochastic_clip_,
+    InversionConfig,
+    data_term,
+    invert,
+    jacobian_singular_values,
+    prior_term,
+    psnr,
+    relative_latent_error,
+    stochastic_clip_,
 )
 from gan_utils.models import DCGANConfig, DCGANGenerator
 
@@ -108,7 +114,6 @@ def test_encoder_learns_codes_of_tiny_generator():
 
 
 def test_jacobian_singular_values_match_finite_differences():
-    from gan_utils.images.inversion import jacobian_singular_values
     G = tiny_g()
     z = torch.randn(1, 8, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
     G = G.double()

@@ -7,10 +7,19 @@ import pytest
 import torch
 from scipy import integrate, stats
 
+from gan_utils.classifier import MNISTClassifier
 from gan_utils.images.latent import (
-    chi_stats, concept_arithmetic, interpolate, jitter, lerp, lerp_norm_scale,
-    norms, path_profiles, slerp,
+    chi_stats,
+    concept_arithmetic,
+    interpolate,
+    jitter,
+    lerp,
+    lerp_norm_scale,
+    norms,
+    path_profiles,
+    slerp,
 )
+from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, generate
 
 
 def codes(n, d=16, seed=0, shape=()):
@@ -84,9 +93,6 @@ def test_concept_arithmetic_and_jitter():
 
 
 def test_generate_keeps_leading_axes_and_path_profiles_shapes():
-    from gan_utils.classifier import MNISTClassifier
-    from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, generate
-
     torch.manual_seed(0)
     cfg = DCGANConfig(ngf=8, ndf=8, nz=10)
     G, D, clf = DCGANGenerator(cfg).eval(), DCGANDiscriminator(cfg).eval(), MNISTClassifier().eval()

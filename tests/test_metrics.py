@@ -8,8 +8,8 @@ from scipy import stats
 from scipy.integrate import trapezoid  # np.trapezoid needs NumPy >= 2
 
 from gan_utils.data import grid, grid_means, ring, ring_means
-from gan_utils.foundations.divergences import jsd_on_grid, kde_density, kl_on_grid
 from gan_utils.dynamics.mode_coverage import mode_coverage
+from gan_utils.foundations.divergences import jsd_on_grid, kde_density, kl_on_grid
 
 # P(||eps|| < 3 std) for eps ~ N(0, std^2 I_2): ||eps||/std is chi with 2 dof, P(chi_2 < r) = 1 - e^{-r^2/2}
 P_HQ = 1 - math.exp(-9 / 2)

@@ -2,15 +2,21 @@
 import math
 
 import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
 from scipy import integrate, stats
 
 from gan_utils.foundations.minimax import (
-    NormalToUniform, Snapshot, snapshot_scores, take_snapshot,
-    uniform_prior_generator, value_function,
+    NormalToUniform,
+    Snapshot,
+    snapshot_scores,
+    take_snapshot,
+    uniform_prior_generator,
+    value_function,
 )
+from gan_utils.foundations.minimax_plots import plot_figure1, plot_k_ablation, plot_snapshot_grid, snapshot_slider
 from gan_utils.foundations.optimal_discriminator import optimal_discriminator
 from gan_utils.models import mlp_discriminator
 
@@ -90,7 +96,8 @@ def test_snapshot_scores_of_known_densities():
     far.d = np.full_like(x, 0.5)  # D = 1/2: E_m |1/2 - D*|
     d_star_ref = integrate.quad(lambda t: 0.5 * (pf(t) + qf(t)) * abs(0.5 - pf(t) / (pf(t) + qf(t))), -12, 12,
                                 points=[2.5])[0]
-    assert snapshot_scores(far, p)["d_star"] == pytest.approx(d_star_ref, abs=1e-6)  # |.| has a kink: trapezoid error ~h^2
+    # |.| has a kink: trapezoid error ~h^2
+    assert snapshot_scores(far, p)["d_star"] == pytest.approx(d_star_ref, abs=1e-6)
     with pytest.raises(ValueError):
         snapshot_scores(far, p[:-1])
 
@@ -115,10 +122,6 @@ def test_take_snapshot_records_the_map_and_the_samples():
 
 
 def test_plots_return_figures():
-    import matplotlib.pyplot as plt
-
-    from gan_utils.foundations.minimax_plots import plot_figure1, plot_k_ablation, plot_snapshot_grid
-
     x = np.linspace(-3, 3, 61)
     p = stats.norm.pdf(x)
     snap = Snapshot("s", 0, x, 1 / (1 + np.exp(-x)), np.array([0.2, 0.8]), np.array([-1.0, 1.0]), np.zeros(3), p)
@@ -132,8 +135,6 @@ def test_plots_return_figures():
 
 def test_snapshot_slider_prerenders_one_image_per_snapshot():
     pytest.importorskip("ipywidgets", reason="ipywidgets comes with the book extra (pip install -e .[book])")
-    from gan_utils.foundations.minimax_plots import snapshot_slider
-
     x = np.linspace(-3, 3, 61)
     p = stats.norm.pdf(x)
     snap = Snapshot("s", 0, x, 1 / (1 + np.exp(-x)), np.array([0.2, 0.8]), np.array([-1.0, 1.0]), np.zeros(3), p)

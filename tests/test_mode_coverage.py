@@ -4,7 +4,7 @@ import math
 import numpy as np
 import torch
 
-from gan_utils.data import ring_means
+from gan_utils.data import grid, ring, ring_means
 from gan_utils.dynamics.mode_coverage import (
     BENCHMARKS,
     METHODS,
@@ -42,8 +42,6 @@ def test_true_samples_score_as_expected():
 
 
 def test_benchmarks_sample_like_the_core_ring_and_grid():
-    from gan_utils.data import grid, ring
-
     for b, core in ((BENCHMARKS["ring"], ring), (BENCHMARKS["grid"], grid)):
         mine = b.sample(500, torch.Generator().manual_seed(3))
         theirs = core(500, generator=torch.Generator().manual_seed(3))

@@ -1,4 +1,5 @@
-"""Tests for gan_utils.foundations.optimal_discriminator (book chapter 3) against closed forms, scipy and finite differences."""
+"""Tests for gan_utils.foundations.optimal_discriminator (book chapter 3) against closed forms, scipy and
+finite differences."""
 import math
 
 import matplotlib
@@ -12,9 +13,25 @@ from scipy import integrate, optimize, stats  # noqa: E402
 
 from gan_utils.data import GaussianMixture1D  # noqa: E402
 from gan_utils.foundations.optimal_discriminator import (  # noqa: E402
-    bernoulli_kl, central_interval, discriminator_on_grid, input_gradients, input_gradients_from_logit, mixture_score,
-    optimal_discriminator, optimal_logit, optimal_logit_gradients, pointwise_argmax, pointwise_objective,
-    posterior_real, value_on_grid,
+    bernoulli_kl,
+    central_interval,
+    discriminator_on_grid,
+    input_gradients,
+    input_gradients_from_logit,
+    mixture_score,
+    optimal_discriminator,
+    optimal_logit,
+    optimal_logit_gradients,
+    pointwise_argmax,
+    pointwise_objective,
+    posterior_real,
+    value_on_grid,
+)
+from gan_utils.foundations.optimal_discriminator_plots import (  # noqa: E402
+    plot_d_training,
+    plot_discriminator_fit,
+    plot_extrapolation,
+    plot_pointwise_objective,
 )
 
 P_DATA = GaussianMixture1D(weights=(0.4, 0.6), means=(-1.5, 1.5), stds=(0.6, 0.8))
@@ -120,7 +137,10 @@ def test_pointwise_argmax_matches_minimize_scalar(a, b):
 def test_pointwise_objective_derivatives(a, b):
     y = np.linspace(0.05, 0.95, 19)
     h = 1e-5
-    f = lambda t: pointwise_objective(t, a, b)
+
+    def f(t):
+        return pointwise_objective(t, a, b)
+
     d1 = (f(y + h) - f(y - h)) / (2 * h)
     d2 = (f(y + h) - 2 * f(y) + f(y - h)) / h**2
     np.testing.assert_allclose(d1, a / y - b / (1 - y), rtol=1e-6, atol=1e-6)
@@ -149,7 +169,10 @@ def test_pointwise_edge_cases():
 # ------------------------------------------------------------------------------------ the region
 def test_central_interval_holds_the_mass_by_quadrature():
     lo, hi = central_interval(P_DATA, P_G, 0.99)
-    m = lambda t: 0.5 * (P_DATA.pdf(t) + P_G.pdf(t))
+
+    def m(t):
+        return 0.5 * (P_DATA.pdf(t) + P_G.pdf(t))
+
     inside = integrate.quad(m, lo, hi, limit=200)[0]
     left = integrate.quad(m, -np.inf, lo)[0]
     assert inside == pytest.approx(0.99, abs=1e-9)
@@ -176,7 +199,10 @@ def test_input_gradients_from_logit_match_finite_differences():
     a0, slope = np.array([-3.0, 0.0, 2.5]), np.array([1.5, -0.7, 2.0])
     g = input_gradients_from_logit(a0, slope)
     h = 1e-6
-    sig = lambda t: 1 / (1 + np.exp(-t))
+
+    def sig(t):
+        return 1 / (1 + np.exp(-t))
+
     for key, fn in {"D": sig, "log_D": lambda t: np.log(sig(t)), "log_1_minus_D": lambda t: np.log(1 - sig(t))}.items():
         fd = (fn(a0 + slope * h) - fn(a0 - slope * h)) / (2 * h)  # a(x) = a0 + slope (x - x0)
         np.testing.assert_allclose(g[key], fd, rtol=1e-6, atol=1e-9)
@@ -186,7 +212,10 @@ def test_optimal_logit_gradients_against_finite_differences_of_d_star():
     x = np.array([-2.0, 0.3, 4.0])
     g = optimal_logit_gradients(P_DATA, P_G, x)
     h = 1e-5
-    d = lambda t: optimal_discriminator(P_DATA.pdf(t), P_G.pdf(t))
+
+    def d(t):
+        return optimal_discriminator(P_DATA.pdf(t), P_G.pdf(t))
+
     np.testing.assert_allclose(g["D"], (d(x + h) - d(x - h)) / (2 * h), rtol=1e-5, atol=1e-9)
     np.testing.assert_allclose(g["log_D"], (np.log(d(x + h)) - np.log(d(x - h))) / (2 * h), rtol=1e-5)
 
@@ -245,9 +274,6 @@ def test_bernoulli_kl_against_scipy_entropy():
 
 # -------------------------------------------------------------------------------------- plotting
 def test_plots_return_labelled_figures():
-    from gan_utils.foundations.optimal_discriminator_plots import (
-        plot_d_training, plot_discriminator_fit, plot_extrapolation, plot_pointwise_objective,
-    )
     x = np.linspace(-4, 6, 101)
     pd, pg = P_DATA.pdf(x), P_G.pdf(x)
     ds = optimal_discriminator(pd, pg)

@@ -12,10 +12,12 @@ import pytest
 import torch
 from scipy import stats
 
+from gan_utils import losses
 from gan_utils.checkpoints import load_checkpoint, sha256_of
 from gan_utils.data import GaussianMixture1D
 from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, mlp_discriminator, mlp_generator
 from gan_utils.runtime import torch_threads
+from gan_utils.step import gan_step
 from gan_utils.train import (
     History,
     TrainConfig,
@@ -527,16 +529,14 @@ def test_tensor_sampler_draws_indices_on_the_generators_device():
 # --------------------------------------------------------------------------- the step inside the harness
 def test_gan_step_called_by_hand_equals_train_gan():
     """gan_utils.step.gan_step with plain modules, Adam and the documented random stream is train_gan."""
-    from gan_utils import losses
-    from gan_utils.step import gan_step
-
     G, D, h = run(steps=3, k=2, loss="saturating")
     G2, D2 = make_models(0)
     opt_g = torch.optim.Adam(G2.parameters(), lr=1e-3, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D2.parameters(), lr=1e-3, betas=(0.5, 0.999))
     rng = torch.Generator().manual_seed(0)
-    out = [gan_step(G2, D2, opt_g, opt_d, lambda n: target_sampler(n, rng), lambda n: torch.randn(n, 1, generator=rng),
-                    32, 2, losses.d_loss, losses.g_loss_saturating) for _ in range(3)]
+    out = [gan_step(G2, D2, opt_g, opt_d, lambda n: target_sampler(n, rng),
+                    lambda n: torch.randn(n, 1, generator=rng), 32, 2, losses.d_loss, losses.g_loss_saturating)
+           for _ in range(3)]
     assert_same_weights(G, G2)
     assert_same_weights(D, D2)
     assert h.d_loss == [o.d_loss.item() for o in out] and h.g_loss == [o.g_loss.item() for o in out]

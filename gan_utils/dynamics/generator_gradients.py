@@ -76,8 +76,8 @@ def frozen_generator_loss(p_data: Density, p_g: Density, p_g_frozen: Density, lo
     ``loss="saturating"``: l(D) = log(1 - D); ``loss="nonsaturating"``: l(D) = -log D. As a function of the
     generator's theta with ``p_g_frozen`` = p_g(theta0), its theta-derivative at theta0 is the gradient the
     generator receives from a discriminator that is optimal for the current generator. D* and 1 - D* are both
-    taken from :func:`gan_utils.foundations.optimal_discriminator.optimal_discriminator` (1 - D* with the roles swapped, no
-    cancellation). Points where p_g = 0 contribute 0.
+    taken from :func:`gan_utils.foundations.optimal_discriminator.optimal_discriminator` (1 - D* with the
+    roles swapped, no cancellation). Points where p_g = 0 contribute 0.
     """
     if loss not in GAN_LOSSES:
         raise ValueError(f"loss must be one of {GAN_LOSSES}, got {loss!r}")

@@ -4,11 +4,12 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import NullFormatter
 import numpy as np
 import torch
+from matplotlib.ticker import NullFormatter
 from scipy import stats
 
+from gan_utils.dynamics.support_size import BirthdayResult
 from gan_utils.plotting import COLORS, finish
 
 
@@ -18,7 +19,7 @@ def plot_best_response(x: np.ndarray, d_values: np.ndarray, before: np.ndarray, 
     ax.plot(x, d_values, color=COLORS["discriminator"], label="fixed D(x)")
     ax.axvline(x[np.argmax(d_values)], color=COLORS["discriminator"], ls=":", lw=1, label="arg max D")
     ax2 = ax.twinx()
-    bins = np.linspace(x.min(), x.max(), 121)
+    bins = np.linspace(x.min(), x.max(), 121).tolist()
     ax2.hist(before, bins=bins, density=True, color="gray", alpha=0.4, label="G's samples, before")
     ax2.hist(after, bins=bins, density=True, color=COLORS["generator"], alpha=0.6, label="G's samples, after")
     ax.set(xlabel="x", ylabel="D(x)", ylim=(0, 1), title="best response of G to a fixed D")
@@ -89,7 +90,7 @@ def plot_mode_histogram(counts: np.ndarray, title: str, xlabel: str = "mode") ->
     return finish(fig)
 
 
-def plot_birthday(results: Mapping[str, object], support_note: str = "") -> plt.Figure:
+def plot_birthday(results: Mapping[str, BirthdayResult], support_note: str = "") -> plt.Figure:
     """Share of batches holding a near-duplicate pair vs batch size s, one line per sample source."""
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     colors = [COLORS["generator"], COLORS["data"], COLORS["accent"], COLORS["discriminator"]]

@@ -21,7 +21,11 @@ import numpy as np
 import torch
 
 from gan_utils.data import ToyData, grid_means, ring_means, sample_mixture
-from gan_utils.models import generate
+from gan_utils.dynamics.minibatch_std import MinibatchStdDiscriminator
+from gan_utils.dynamics.pacgan import PackedDiscriminator
+from gan_utils.dynamics.unrolled import train_unrolled_gan
+from gan_utils.models import MLP, MLPConfig, generate, mlp_discriminator, mlp_generator
+from gan_utils.train import train_gan
 
 N_EVAL = 2500  # samples per evaluation in the protocol
 THRESHOLD = 3.0  # high quality: within 3 standard deviations of the nearest mean
@@ -107,7 +111,7 @@ def distinct_points(points: torch.Tensor, tol: float = 1e-6) -> int:
     """How many distinct rows ``points`` (K, d) has, two rows being equal when closer than ``tol``."""
     p = torch.as_tensor(points, dtype=torch.float64)
     d = torch.cdist(p, p)
-    keep = []
+    keep: list[int] = []
     for i in range(len(p)):
         if all(d[i, j] >= tol for j in keep):
             keep.append(i)
@@ -134,8 +138,8 @@ def mean_se(values: Sequence[float]) -> tuple[float, float]:
     return float(v.mean()), se
 
 
-def results_table(results: dict[str, list[ModeCoverage]], published: dict[str, tuple[float, float, float]] | None = None,
-                  title: str = "") -> str:
+def results_table(results: dict[str, list[ModeCoverage]],
+                  published: dict[str, tuple[float, float, float]] | None = None, title: str = "") -> str:
     """A fixed-width text table: method, modes, high-quality %, reverse KL as mean +- se over runs,
     followed by the published rows (if given)."""
     head = f"{'method':<22}{'runs':>5}{'modes':>16}{'high quality %':>18}{'reverse KL':>18}"
@@ -148,8 +152,8 @@ def results_table(results: dict[str, list[ModeCoverage]], published: dict[str, t
         kl = mean_se([r.reverse_kl for r in runs])
         kl_text = f"{kl[0]:>11.2f} ± {kl[1]:<4.2f}" if math.isfinite(kl[0]) else f"{'inf':>11}{'':7}"
         lines.append(f"{name:<22}{len(runs):>5}{mo[0]:>9.1f} ± {mo[1]:<4.1f}{hq[0]:>11.1f} ± {hq[1]:<4.1f}{kl_text}")
-    for name, (mo, hq, kl) in (published or {}).items():
-        lines.append(f"{name:<22}{10:>5}{mo:>9.1f}{'':7}{hq:>11.1f}{'':7}{kl:>11.2f}")
+    for name, (p_mo, p_hq, p_kl) in (published or {}).items():
+        lines.append(f"{name:<22}{10:>5}{p_mo:>9.1f}{'':7}{p_hq:>11.1f}{'':7}{p_kl:>11.2f}")
     return "\n".join(lines)
 
 
@@ -162,13 +166,10 @@ METHODS = ("GAN", "Unrolled5", "Unrolled10", "PacGAN2", "PacGAN3", "PacGAN4", "M
 def make_pair(method: str, z_dim: int, hidden_g: tuple[int, ...], hidden_d: tuple[int, ...],
               activation: str = "relu") -> tuple[torch.nn.Module, torch.nn.Module]:
     """G and D for ``method``: PacGANm widens only D's input layer to 2m inputs, MBStd adds one feature."""
-    from gan_utils.models import MLP, MLPConfig, mlp_discriminator, mlp_generator
-    from gan_utils.dynamics.minibatch_std import MinibatchStdDiscriminator
-    from gan_utils.dynamics.pacgan import PackedDiscriminator
-
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
     G = mlp_generator(z_dim, 2, hidden_g, activation)
+    D: torch.nn.Module
     if method.startswith("PacGAN"):
         m = int(method[-1])
         D = PackedDiscriminator(MLP(MLPConfig(2 * m, 1, hidden_d, activation)), m)
@@ -184,9 +185,6 @@ def train_method(method: str, benchmark: Benchmark, config, hidden_g: tuple[int,
     """Train ``method`` on ``benchmark`` with ``config`` (a :class:`gan_utils.train.TrainConfig`; its
     seed also initialises the networks) and score it. Returns (ModeCoverage, snapshots, G) where
     snapshots is a list of (step, samples) taken every ``snapshot_every`` steps (none if 0)."""
-    from gan_utils.dynamics.unrolled import train_unrolled_gan
-    from gan_utils.train import train_gan
-
     torch.manual_seed(config.seed)
     z_dim = config.z_shape[0]
     G, D = make_pair(method, z_dim, hidden_g, hidden_d)

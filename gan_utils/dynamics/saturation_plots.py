@@ -9,8 +9,8 @@ import numpy as np
 from gan_utils.plotting import COLORS, finish
 
 LOSS_COLORS = {"saturating": COLORS["accent"], "nonsaturating": COLORS["generator"], "lsgan": "tab:purple"}
-METHOD_COLORS = {"simultaneous": COLORS["accent"], "alternating": "tab:orange", "extragradient": COLORS["discriminator"],
-                 "optimistic": COLORS["generator"]}
+METHOD_COLORS = {"simultaneous": COLORS["accent"], "alternating": "tab:orange",
+                 "extragradient": COLORS["discriminator"], "optimistic": COLORS["generator"]}
 
 
 def plot_saturation(logits: np.ndarray, closed: Mapping[str, np.ndarray], autograd: Mapping[str, tuple]) -> plt.Figure:
@@ -78,11 +78,13 @@ def plot_gradient_norms(norms: Mapping[str, Mapping[str, float]]) -> plt.Figure:
 
 def plot_progress(curves: Mapping[str, Mapping[str, list]], ylabel: str, threshold: float, title: str,
                   higher_is_better: bool = False) -> plt.Figure:
-    """Metric against generator step, one line per run (colour = loss); ``curves[loss] = {"step": .., "runs": [..]}``."""
+    """Metric against generator step, one line per run (colour = loss);
+    ``curves[loss] = {"step": .., "runs": [..]}``."""
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for name, c in curves.items():
         for i, run in enumerate(c["runs"]):
-            ax.plot(c["step"], run, color=LOSS_COLORS.get(name, "gray"), lw=1.2, alpha=0.8, label=name if i == 0 else None)
+            ax.plot(c["step"], run, color=LOSS_COLORS.get(name, "gray"), lw=1.2, alpha=0.8,
+                    label=name if i == 0 else None)
     ax.axhline(threshold, color="gray", ls="--", lw=1, label="success threshold")
     ax.set(xlabel="generator step", ylabel=ylabel, title=title)
     if not higher_is_better:
@@ -99,7 +101,8 @@ def plot_saddle_surface(extent: float = 1.5, points: int = 41) -> plt.Figure:
     ax = fig.add_subplot(projection="3d")
     ax.plot_surface(X, Y, X * Y, cmap="coolwarm", linewidth=0, antialiased=True, alpha=0.85)
     ax.scatter([0], [0], [0], color="black", s=30)
-    ax.set(xlabel="x (minimiser)", ylabel="y (maximiser)", zlabel="f(x, y) = x y", title="the saddle of min_x max_y x y")
+    ax.set(xlabel="x (minimiser)", ylabel="y (maximiser)", zlabel="f(x, y) = x y",
+           title="the saddle of min_x max_y x y")
     return finish(fig)
 
 
@@ -135,7 +138,8 @@ def plot_training_signs(histories: Mapping[str, Mapping[str, list]], smooth: int
 
     for j, (label, h) in enumerate(histories.items()):
         steps = np.asarray(h["step"])
-        for key, color, name in (("d_real", COLORS["data"], "D(x), real"), ("d_fake", COLORS["generator"], "D(G(z)), fake")):
+        for key, color, name in (("d_real", COLORS["data"], "D(x), real"),
+                                 ("d_fake", COLORS["generator"], "D(G(z)), fake")):
             axes[0, j].plot(steps, h[key], color=color, lw=0.5, alpha=0.3)
             v, idx = ma(h[key])
             axes[0, j].plot(steps[idx - 1], v, color=color, lw=1.5, label=name)

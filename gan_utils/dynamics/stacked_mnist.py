@@ -13,7 +13,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 import torch
 
-from gan_utils.classifier import classify
+from gan_utils.classifier import MNISTClassifier, classify
 from gan_utils.digit_metrics import kl_to_uniform
 
 N_MODES = 1000
@@ -34,11 +34,11 @@ def stacked_sampler(images: torch.Tensor) -> Callable[[int, torch.Generator], to
 
 def stacked_labels(labels: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     """Mode numbers 100 l[idx0] + 10 l[idx1] + l[idx2] for index triples idx (n, 3)."""
-    l = labels[idx]
-    return 100 * l[:, 0] + 10 * l[:, 1] + l[:, 2]
+    digits = labels[idx]
+    return 100 * digits[:, 0] + 10 * digits[:, 1] + digits[:, 2]
 
 
-def mode_ids(classifier: torch.nn.Module, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
+def mode_ids(classifier: MNISTClassifier, x: torch.Tensor, batch_size: int = 2000) -> torch.Tensor:
     """Classify each channel of stacked images x (n, 3, 28, 28): mode number per image (n,), int64."""
     if x.dim() != 4 or x.shape[1] != 3:
         raise ValueError(f"expected stacked images (n, 3, 28, 28), got {tuple(x.shape)}")

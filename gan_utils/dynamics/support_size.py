@@ -41,7 +41,7 @@ def nearest_neighbour_distances(queries: torch.Tensor, reference: torch.Tensor |
     int64 indices (N,) as NumPy arrays.
     """
     within = reference is None
-    ref = queries if within else reference
+    ref = queries if reference is None else reference
     if len(ref) == 0 or len(queries) == 0:
         raise ValueError("need at least one query and one reference row")
     if within and len(queries) < 2:

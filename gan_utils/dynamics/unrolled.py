@@ -23,13 +23,12 @@ from gan_utils import losses
 from gan_utils.step import Module
 from gan_utils.train import Callback, History, RealSampler, TrainConfig, TrainState, sample_noise, train_gan
 
-
 # -------------------------------------------------------------------------------------------------
 # Unrolled GAN
 # -------------------------------------------------------------------------------------------------
 
 
-def unrolled_d_params(D: nn.Module, opt_d: torch.optim.Adam, G: nn.Module, sample_real: RealSampler,
+def unrolled_d_params(D: nn.Module, opt_d: torch.optim.Optimizer, G: nn.Module, sample_real: RealSampler,
                       config: TrainConfig, steps: int, rng: torch.Generator, device: torch.device
                       ) -> dict[str, torch.Tensor]:
     """theta_D^K: K differentiable Adam steps on D's loss from the current parameters (eq. ``eq-ch06-unrolled``).

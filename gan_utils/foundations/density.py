@@ -70,7 +70,8 @@ def fit_gmm_em(
     return best
 
 
-def sample_log_likelihood(log_pdf: Callable[[np.ndarray], np.ndarray], x: np.ndarray | torch.Tensor) -> tuple[float, float]:
+def sample_log_likelihood(log_pdf: Callable[[np.ndarray], np.ndarray],
+                          x: np.ndarray | torch.Tensor) -> tuple[float, float]:
     """(1/N) sum_i log p_theta(x_i) (book eq. eq-mle) and its standard error s / sqrt(N) (eq. eq-se)."""
     x = np.asarray(torch.as_tensor(x).detach().cpu(), dtype=np.float64).ravel()
     values = np.asarray(log_pdf(x), dtype=np.float64)

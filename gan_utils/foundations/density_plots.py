@@ -1,12 +1,13 @@
 """Chapter 1 (explicit vs implicit density): maximum-likelihood fits, implicit samples, PCA spectra."""
 from __future__ import annotations
 
-from typing import Sequence, Mapping
+from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from gan_utils.foundations.density import components_for_variance
 from gan_utils.plotting import COLORS, finish
 
 
@@ -59,8 +60,6 @@ def plot_pca_spectrum(
     """PCA of image sets (book eq. eq-pca-k). Left: cumulative explained variance against the number of
     components, with the counts k_f needed for each ``fraction`` marked. Right: each component's share
     of the variance, largest first, on a log scale."""
-    from gan_utils.foundations.density import components_for_variance
-
     fig, (ax_c, ax_s) = plt.subplots(1, 2, figsize=(11, 3.8))
     for (name, r), color in zip(ratios.items(), ("tab:blue", "tab:orange", "tab:green", "tab:purple")):
         r = np.asarray(r, dtype=np.float64)

@@ -68,14 +68,15 @@ def plot_jsd_saturation(separation: np.ndarray, jsd_values: np.ndarray, grad_ana
     sep = np.asarray(separation, dtype=float)
     g_an, g_fd = np.abs(np.asarray(grad_analytic, dtype=float)), np.abs(np.asarray(grad_fd, dtype=float))
     pos = (sep > 0) & (g_an > 0)  # at zero separation the gradient is 0 by symmetry: no point on a log axis
-    ax_g.semilogy(sep[pos], g_an[pos], color=COLORS["generator"], lw=1.8, label="analytic (derivative under the integral)")
+    ax_g.semilogy(sep[pos], g_an[pos], color=COLORS["generator"], lw=1.8,
+                  label="analytic (derivative under the integral)")
     shown = pos & (g_fd > (fd_floor if fd_floor is not None else 0.0))  # below the floor the differences are round-off
     ax_g.semilogy(sep[shown], g_fd[shown], ls="none", marker="o", ms=4, mfc="none", color="black",
                   label="central finite difference (above its floor)")
     if fd_floor is not None:
         ax_g.axhline(fd_floor, color="gray", ls=":", lw=1, label="finite-difference round-off floor")
-    ax_g.set(xlabel=f"separation $\\theta$ (units of {unit})", ylabel=r"$|d\,\mathrm{JSD} / d\theta|$ (nats per data unit)",
-             title="and its gradient vanishes")
+    ax_g.set(xlabel=f"separation $\\theta$ (units of {unit})",
+             ylabel=r"$|d\,\mathrm{JSD} / d\theta|$ (nats per data unit)", title="and its gradient vanishes")
     ax_g.legend(fontsize=9)
     return finish(fig)
 
@@ -89,13 +90,16 @@ def plot_landscape(theta_shift: np.ndarray, theta_scale: np.ndarray, c_grid: np.
     fig, (ax_l, ax_p) = plt.subplots(1, 2, figsize=(11, 4.0))
     cs = ax_l.contourf(theta_shift, theta_scale, c_grid, levels=24, cmap="viridis")
     fig.colorbar(cs, ax=ax_l, label=r"$C(G_\theta)$ (nats)")
-    ax_l.plot(path_ends, [path_scale, path_scale], color="white", lw=1.5, marker="o", label="straight path in $\\theta$")
+    ax_l.plot(path_ends, [path_scale, path_scale], color="white", lw=1.5, marker="o",
+              label="straight path in $\\theta$")
     i, j = np.unravel_index(np.argmin(c_grid), c_grid.shape)
-    ax_l.plot(theta_shift[j], theta_scale[i], marker="*", color=COLORS["accent"], ms=12, ls="none", label="grid minimum")
+    ax_l.plot(theta_shift[j], theta_scale[i], marker="*", color=COLORS["accent"], ms=12, ls="none",
+              label="grid minimum")
     ax_l.set(xlabel=r"shift $\theta_2$ (data units)", ylabel=r"scale $\theta_1$ (data units)",
              title=r"landscape of $C$ over $\theta$")
     ax_l.legend(fontsize=8, loc="upper right")
-    ax_p.plot(t, c_param_path, color=COLORS["generator"], lw=1.8, label=r"parameters: $\theta(t) = (1-t)\theta_A + t\,\theta_B$")
+    ax_p.plot(t, c_param_path, color=COLORS["generator"], lw=1.8,
+              label=r"parameters: $\theta(t) = (1-t)\theta_A + t\,\theta_B$")
     ax_p.plot(t, c_mixture_path, color=COLORS["discriminator"], lw=1.8, label=r"densities: $p_t = (1-t)p_A + t\,p_B$")
     ax_p.plot([t[0], t[-1]], [c_param_path[0], c_param_path[-1]], color="gray", ls=":", lw=1, label="chord")
     ax_p.axhline(-LOG4, color=COLORS["accent"], ls="--", lw=1, label=r"$-\log 4$")

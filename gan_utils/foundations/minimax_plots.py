@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from gan_utils.foundations.optimal_discriminator import optimal_discriminator
-from gan_utils.plotting import COLORS, finish
+from gan_utils.plotting import COLORS, figure_of, finish
 
 _BELOW = 0.55  # the mapping lines take this fraction of the density axis' height, below zero
 
@@ -30,7 +30,7 @@ def plot_figure1_panel(snap, p_data: np.ndarray, ax: plt.Axes | None = None, tit
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.0, 3.6))
     else:
-        fig = ax.figure
+        fig = figure_of(ax)
     x = snap.x
     top = top if top is not None else 1.12 * max(float(np.max(p_data)), float(np.max(snap.p_g)))
     ax.plot(x, p_data, color=COLORS["data"], ls=":", lw=2.2, label=r"$p_\mathrm{data}$")
@@ -53,8 +53,8 @@ def plot_figure1_panel(snap, p_data: np.ndarray, ax: plt.Axes | None = None, tit
     ax_d = ax.twinx()
     ax_d.plot(x, snap.d, color=COLORS["discriminator"], ls="--", lw=1.6, label="D(x)")
     if show_d_star:
-        ax_d.plot(x, optimal_discriminator(p_data, snap.p_g, both_zero=np.nan), color=COLORS["discriminator"], lw=0.9, alpha=0.45,
-                  label=r"$D^*$ for this $p_g$")
+        ax_d.plot(x, optimal_discriminator(p_data, snap.p_g, both_zero=np.nan), color=COLORS["discriminator"],
+                  lw=0.9, alpha=0.45, label=r"$D^*$ for this $p_g$")
     d_top = 1.05
     ax_d.set_ylim(-_BELOW * d_top, d_top)
     ax_d.set_yticks([0, 0.5, 1])
@@ -93,7 +93,8 @@ def plot_figure1(snapshots: Sequence, p_data: np.ndarray, titles: Sequence[str] 
     return finish(fig, suptitle)
 
 
-def plot_snapshot_grid(snapshots: Sequence, p_data: np.ndarray, ncols: int = 4, suptitle: str | None = None) -> plt.Figure:
+def plot_snapshot_grid(snapshots: Sequence, p_data: np.ndarray, ncols: int = 4,
+                       suptitle: str | None = None) -> plt.Figure:
     """Small multiples: one Figure 1 panel per snapshot (its label as the title), ``ncols`` per row, on a
     common density scale (densities above 2.5 times p_data's peak are clipped)."""
     n = len(snapshots)
@@ -117,7 +118,7 @@ def snapshot_slider(snapshots: Sequence, p_data: np.ndarray, dpi: int = 72):
     sit in a ``Stack`` whose ``selected_index`` is linked to the slider in the browser (``jslink``), so
     the viewer also works in the static HTML book, with no kernel running. Returns the widget.
     """
-    import ipywidgets as widgets
+    import ipywidgets as widgets  # noqa: PLC0415  (only in the `book` extra)
 
     if len(snapshots) == 0:
         raise ValueError("need at least one snapshot")

@@ -17,10 +17,11 @@ to 0 in floating point although they are positive, use :func:`optimal_logit` on 
 """
 from __future__ import annotations
 
-from typing import Union
+from typing import Union, cast
 
 import numpy as np
 import torch
+from scipy import optimize, special, stats
 
 Array = Union[np.ndarray, torch.Tensor]
 
@@ -39,19 +40,20 @@ def optimal_discriminator(p_data: Array, p_g: Array, *, both_zero: float = 0.5) 
     the module docstring). Raises ``ValueError`` on a shape mismatch, on negative or NaN densities.
     """
     if isinstance(p_data, torch.Tensor) or isinstance(p_g, torch.Tensor):
-        pd, pg = torch.as_tensor(p_data), torch.as_tensor(p_g)
-        _check_pair(pd, pg)
-        dtype = torch.promote_types(pd.dtype, pg.dtype)
+        td, tg = torch.as_tensor(p_data), torch.as_tensor(p_g)
+        _check_pair(td, tg)
+        dtype = torch.promote_types(td.dtype, tg.dtype)
         if not dtype.is_floating_point:
             dtype = torch.get_default_dtype()
-        pd, pg = pd.to(dtype), pg.to(device=pd.device, dtype=dtype)
-        if bool(torch.isnan(pd).any() | torch.isnan(pg).any()):
+        td, tg = td.to(dtype), tg.to(device=td.device, dtype=dtype)
+        if bool(torch.isnan(td).any() | torch.isnan(tg).any()):
             raise ValueError("densities must not be NaN")
-        if bool((pd < 0).any() | (pg < 0).any()):
+        if bool((td < 0).any() | (tg < 0).any()):
             raise ValueError("densities must be non-negative")
-        total = pd + pg
-        zero = total == 0
-        return torch.where(zero, torch.full_like(total, both_zero), pd / torch.where(zero, torch.ones_like(total), total))
+        t_total = td + tg
+        t_zero = t_total == 0
+        safe_total = torch.where(t_zero, torch.ones_like(t_total), t_total)
+        return torch.where(t_zero, torch.full_like(t_total, both_zero), td / safe_total)
     pd, pg = np.asarray(p_data, dtype=np.float64), np.asarray(p_g, dtype=np.float64)
     _check_pair(pd, pg)
     if np.isnan(pd).any() or np.isnan(pg).any():
@@ -70,9 +72,9 @@ def optimal_logit(log_p_data: Array, log_p_g: Array) -> Array:
     underflow to 0 (there :func:`optimal_discriminator` would see 0/0). Same-shape inputs required.
     """
     if isinstance(log_p_data, torch.Tensor) or isinstance(log_p_g, torch.Tensor):
-        lp, lq = torch.as_tensor(log_p_data), torch.as_tensor(log_p_g)
-        _check_pair(lp, lq)
-        return lp - lq.to(lp.device)
+        tp, tq = torch.as_tensor(log_p_data), torch.as_tensor(log_p_g)
+        _check_pair(tp, tq)
+        return tp - tq.to(tp.device)
     lp, lq = np.asarray(log_p_data, dtype=np.float64), np.asarray(log_p_g, dtype=np.float64)
     _check_pair(lp, lq)
     return lp - lq
@@ -88,7 +90,7 @@ def posterior_real(p_data: Array, p_g: Array, prior_real: float = 0.5) -> np.nda
     pd, pg = np.asarray(p_data, dtype=np.float64), np.asarray(p_g, dtype=np.float64)
     _check_pair(pd, pg)
     # the posterior with prior pi is D* of the reweighted pair (pi p_data, (1 - pi) p_g)
-    return optimal_discriminator(prior_real * pd, (1.0 - prior_real) * pg, both_zero=prior_real)
+    return cast(np.ndarray, optimal_discriminator(prior_real * pd, (1.0 - prior_real) * pg, both_zero=prior_real))
 
 
 def pointwise_objective(y: Array, a: float, b: float) -> np.ndarray:
@@ -120,8 +122,6 @@ def central_interval(p_data, p_g, mass: float = 0.99) -> tuple[float, float]:
     (1 - mass)/2 and (1 + mass)/2 quantiles of m, found by root-finding on its exact CDF
     (a weighted sum of normal CDFs), so the interval holds ``mass`` of p_data + p_g up to 1e-12.
     """
-    from scipy import optimize, stats
-
     if not 0.0 < mass < 1.0:
         raise ValueError(f"mass must lie in (0, 1), got {mass}")
     comps = [(0.5 * w, mu, s) for mix in (p_data, p_g) for w, mu, s in zip(mix.weights, mix.means, mix.stds)]
@@ -132,11 +132,13 @@ def central_interval(p_data, p_g, mass: float = 0.99) -> tuple[float, float]:
     lo = min(mu - 40 * s for _, mu, s in comps)
     hi = max(mu + 40 * s for _, mu, s in comps)
     q = [(1.0 - mass) / 2, (1.0 + mass) / 2]
-    return tuple(float(optimize.brentq(lambda x, t=t: cdf(x) - t, lo, hi, xtol=1e-12, rtol=1e-14)) for t in q)
+    left, right = (float(optimize.brentq(lambda x, t=t: cdf(x) - t, lo, hi, xtol=1e-12, rtol=1e-14)) for t in q)
+    return left, right
 
 
 @torch.no_grad()
-def discriminator_on_grid(D: torch.nn.Module, x: np.ndarray, device: torch.device | str) -> tuple[np.ndarray, np.ndarray]:
+def discriminator_on_grid(D: torch.nn.Module, x: np.ndarray,
+                          device: torch.device | str) -> tuple[np.ndarray, np.ndarray]:
     """Evaluate a 1-D discriminator at points ``x``: returns (D(x), logit a(x)) as float64 NumPy arrays."""
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32).reshape(-1, 1), device=device)
     logit = D(xt).double().cpu().numpy().ravel()
@@ -151,9 +153,9 @@ def input_gradients(D: torch.nn.Module, x: np.ndarray, device: torch.device | st
     """
     xt = torch.as_tensor(np.asarray(x, dtype=np.float32).reshape(-1, 1), device=device).requires_grad_(True)
     logit = D(xt)
-    (da,) = torch.autograd.grad(logit.sum(), xt)
+    (grad,) = torch.autograd.grad(logit.sum(), xt)
     a = logit.detach().double().cpu().numpy().ravel()
-    da = da.double().cpu().numpy().ravel()
+    da = grad.double().cpu().numpy().ravel()
     return input_gradients_from_logit(a, da)
 
 
@@ -174,10 +176,9 @@ def mixture_score(mix, x: np.ndarray) -> np.ndarray:
     d/dx log p = sum_k r_k(x) (mu_k - x) / s_k^2 with responsibilities r_k = w_k N_k(x) / p(x),
     formed by log-sum-exp so that it stays finite where p(x) underflows.
     """
-    from scipy import special, stats
-
     x = np.asarray(x, dtype=np.float64)
-    logs = np.stack([np.log(w) + stats.norm.logpdf(x, m, s) for w, m, s in zip(mix.weights, mix.means, mix.stds) if w > 0])
+    logs = np.stack([np.log(w) + stats.norm.logpdf(x, m, s)
+                     for w, m, s in zip(mix.weights, mix.means, mix.stds) if w > 0])
     slopes = np.stack([(m - x) / s**2 for w, m, s in zip(mix.weights, mix.means, mix.stds) if w > 0])
     r = np.exp(logs - special.logsumexp(logs, axis=0))
     return np.sum(r * slopes, axis=0)
@@ -214,7 +215,5 @@ def bernoulli_kl(p: np.ndarray, q: np.ndarray) -> np.ndarray:
     The integrand of the gap V(D*, G) - V(D, G) = integral (p_data + p_g) KL(Ber(D*) || Ber(D)) dx
     (book eq. ``eq-ch03-gap``).
     """
-    from scipy import special
-
     p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
     return special.rel_entr(p, q) + special.rel_entr(1.0 - p, 1.0 - q)

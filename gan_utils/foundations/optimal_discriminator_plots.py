@@ -7,16 +7,16 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from gan_utils.foundations.optimal_discriminator import pointwise_argmax, pointwise_objective
 from gan_utils.plotting import COLORS, finish
 
 _REGION_COLORS = {"p_data": COLORS["data"], "p_g": COLORS["generator"]}
 
 
-def plot_pointwise_objective(y: np.ndarray, pairs: Sequence[tuple[float, float]], title: str | None = None) -> plt.Figure:
+def plot_pointwise_objective(y: np.ndarray, pairs: Sequence[tuple[float, float]],
+                             title: str | None = None) -> plt.Figure:
     """f(y) = a log y + b log(1 - y) on (0, 1) for each (a, b) in ``pairs`` (book eq. eq-ch03-pointwise),
     with the analytic maximiser y* = a / (a + b) marked by a dot and a dotted vertical line."""
-    from gan_utils.foundations.optimal_discriminator import pointwise_argmax, pointwise_objective
-
     fig, ax = plt.subplots(figsize=(7.0, 4.2))
     lows = []
     for (a, b), color in zip(pairs, plt.rcParams["axes.prop_cycle"].by_key()["color"]):
@@ -43,7 +43,8 @@ def plot_discriminator_fit(
     region: tuple[float, float], title: str | None = None,
 ) -> plt.Figure:
     """Three stacked panels on one x axis: the densities; the trained D (blue) over the analytic D* (black,
-    dashed); and the absolute error abs(D - D*) with the central 99% region of (p_data + p_g)/2, where errors are measured, shaded."""
+    dashed); and the absolute error abs(D - D*) with the central 99% region of (p_data + p_g)/2, where
+    errors are measured, shaded."""
     fig, (ax_p, ax_d, ax_e) = plt.subplots(3, 1, figsize=(7.5, 7.2), sharex=True,
                                            gridspec_kw={"height_ratios": [1.0, 1.3, 0.9]})
     ax_p.plot(x, p_data, color=COLORS["data"], ls=":", lw=2, label=r"$p_\mathrm{data}$")
@@ -68,9 +69,10 @@ def plot_extrapolation(
     x: np.ndarray, d_star: np.ndarray, d_trained: np.ndarray, logit_star: np.ndarray, logit_trained: np.ndarray,
     regions: Mapping[str, tuple[float, float]], points: Sequence[float] = (), title: str | None = None,
 ) -> plt.Figure:
-    """D and its logit far beyond the data. Left: D*(x) (black, dashed) and the trained D (blue) on a log scale; right: their
-    logits a*(x) = log p_data - log p_g and a(x). Shaded bands: where p_data (grey) and p_g (green) put their
-    mass (``regions``, name -> interval); dotted verticals mark ``points`` (samples of p_g far from p_data)."""
+    """D and its logit far beyond the data. Left: D*(x) (black, dashed) and the trained D (blue) on a log
+    scale; right: their logits a*(x) = log p_data - log p_g and a(x). Shaded bands: where p_data (grey) and
+    p_g (green) put their mass (``regions``, name -> interval); dotted verticals mark ``points`` (samples of
+    p_g far from p_data)."""
     fig, (ax_d, ax_a) = plt.subplots(1, 2, figsize=(12, 4.0))
     ax_d.plot(x, d_star, color=COLORS["data"], ls="--", lw=2, label=r"$D^*_G$")
     ax_d.plot(x, d_trained, color=COLORS["discriminator"], lw=1.5, label="trained D")
@@ -78,11 +80,13 @@ def plot_extrapolation(
     ax_a.plot(x, logit_star, color=COLORS["data"], ls="--", lw=2, label=r"$a^*(x) = \log p_\mathrm{data} - \log p_g$")
     ax_a.plot(x, logit_trained, color=COLORS["discriminator"], lw=1.5, label="trained logit a(x)")
     lo = min(np.min(logit_trained), -30.0)
-    ax_a.set(xlabel="x (data units)", ylabel="logit (nats)", ylim=(lo - 2, max(np.max(logit_trained), np.max(logit_star)) + 2))
+    ax_a.set(xlabel="x (data units)", ylabel="logit (nats)",
+             ylim=(lo - 2, max(np.max(logit_trained), np.max(logit_star)) + 2))
     for ax in (ax_d, ax_a):
         _shade(ax, regions)
         for i, p in enumerate(points):
-            ax.axvline(p, color=COLORS["accent"], ls=":", lw=1.2, label="samples of $p_g$ far from the data" if i == 0 else None)
+            ax.axvline(p, color=COLORS["accent"], ls=":", lw=1.2,
+                       label="samples of $p_g$ far from the data" if i == 0 else None)
     handles = [plt.Rectangle((0, 0), 1, 1, color=_REGION_COLORS.get(n, "gray"), alpha=0.2) for n in regions]
     ax_d.legend(ax_d.get_legend_handles_labels()[0] + handles,
                 ax_d.get_legend_handles_labels()[1] + [f"99% of {n}" for n in regions], loc="upper left", fontsize=7.5)

@@ -12,9 +12,9 @@ Two attributes of a handwritten digit can be read off its pixels without any lab
   vertical link between skeleton pixels as 1 and each diagonal link as sqrt(2) (diagonal links that
   bridge an L-shaped corner, whose two pixels already connect through an axial neighbour, are not
   counted), plus 1 for the extent of the end pixels. For a closed ring the estimate is within 10%
-  of the ring's area over its centre-line length 2 pi R (tests/test_attributes.py); a free stroke end adds about half a width of area that the skeleton
-  does not reach, so short strokes read thicker than they are. The estimate ranks images by
-  thickness, which is all an attribute direction needs.
+  of the ring's area over its centre-line length 2 pi R (tests/test_attributes.py); a free stroke end
+  adds about half a width of area that the skeleton does not reach, so short strokes read thicker than
+  they are. The estimate ranks images by thickness, which is all an attribute direction needs.
 * **slant** (:func:`slant`), in degrees: the shear of the intensity-weighted second-order moments,
   ``theta = atan(mu_xy / mu_yy)`` (eq-ch08-slant), with x to the right and y up, so a digit leaning
   to the right has theta > 0. For any shape sheared as x -> x + s y whose own mu_xy is zero, theta =
@@ -34,6 +34,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from gan_utils.classifier import MNISTClassifier, classify
 from gan_utils.images.digit_shapes import INK_THRESHOLD, as_batch, ink, skeletonize
 from gan_utils.models import generate
 
@@ -92,7 +93,9 @@ def slant(images: torch.Tensor | np.ndarray) -> np.ndarray:
         return np.degrees(np.arctan(mu_xy / mu_yy))
 
 
-ATTRIBUTES: dict[str, Callable[[torch.Tensor], np.ndarray]] = {"thickness": stroke_thickness, "slant": slant}
+ATTRIBUTES: dict[str, Callable[[torch.Tensor | np.ndarray], np.ndarray]] = {
+    "thickness": stroke_thickness, "slant": slant,
+}
 UNITS = {"thickness": "pixels", "slant": "degrees"}
 
 
@@ -170,12 +173,10 @@ class Sweep:
 
 
 @torch.no_grad()
-def attribute_sweep(G: torch.nn.Module, classifier: torch.nn.Module, z: torch.Tensor, direction: torch.Tensor,
+def attribute_sweep(G: torch.nn.Module, classifier: MNISTClassifier, z: torch.Tensor, direction: torch.Tensor,
                     alphas: Sequence[float], attribute: str | Callable = "thickness", batch_size: int = 1000) -> Sweep:
     """Decode G(z + alpha v) for every alpha (:func:`gan_utils.models.generate`, eval mode, ``batch_size`` codes
     at a time) and measure ``attribute`` and the classifier's verdict."""
-    from gan_utils.classifier import classify
-
     fn = ATTRIBUTES[attribute] if isinstance(attribute, str) else attribute
     codes = shift(z, direction, alphas)  # (A, N, *code)
     values, labels, conf = [], [], []

@@ -62,7 +62,8 @@ def plot_side_by_side(batches: Mapping[str, torch.Tensor], nrow: int = 8, title:
 
 
 def plot_ablation(
-    results: Mapping[str, Mapping[str, Sequence[float]]], keys: Sequence[str] = ("frechet_distance", "class_kl", "confidence"),
+    results: Mapping[str, Mapping[str, Sequence[float]]],
+    keys: Sequence[str] = ("frechet_distance", "class_kl", "confidence"),
     reference: Mapping[str, float] | None = None, title: str | None = None,
 ) -> plt.Figure:
     """Guideline ablation: per variant (rows of ``results``) the mean over seeds as a bar, each seed as a
@@ -71,7 +72,8 @@ def plot_ablation(
         raise ValueError("need results for at least one variant")
     names = list(results)
     y = np.arange(len(names))
-    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 0.45 * len(names) + 1.6), squeeze=False, sharey=True)
+    fig, axes = plt.subplots(1, len(keys), figsize=(4.2 * len(keys), 0.45 * len(names) + 1.6), squeeze=False,
+                             sharey=True)
     for ax, key in zip(axes[0], keys):
         vals = [np.asarray(results[n][key], dtype=float) for n in names]
         means = [np.nanmean(v) if np.isfinite(v).any() else np.nan for v in vals]

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from gan_utils.classifier import classify
+from gan_utils.classifier import MNISTClassifier, classify
 from gan_utils.digit_metrics import evaluate_generator_samples
 from gan_utils.models import generate
 
@@ -31,7 +31,7 @@ CURVE_KEYS = ("class_kl", "confidence", "frechet_distance", "inception_score")
 class DigitMonitor:
     """Fixed-noise snapshots and classifier metrics of G over training (a train_gan callback)."""
 
-    classifier: nn.Module
+    classifier: MNISTClassifier
     reference: torch.Tensor  # real images (N, 1, 28, 28) in [-1, 1] for the Fréchet distance
     z_fixed: torch.Tensor  # the noise batch drawn at every snapshot step
     z_eval: torch.Tensor  # the noise batch scored every eval_every steps
@@ -44,7 +44,7 @@ class DigitMonitor:
     def __post_init__(self) -> None:
         if self.eval_every < 1:
             raise ValueError(f"eval_every must be >= 1, got {self.eval_every}")
-        self._reference_features = None
+        self._reference_features: torch.Tensor | None = None
 
     def record(self, step: int, G: nn.Module) -> None:
         """Draw the snapshot grid if ``step`` is a snapshot step; score G if it is an evaluation step."""

@@ -25,7 +25,7 @@ All functions take images of shape (N, 1, H, W), (N, H, W) or (H, W) (torch or n
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -194,7 +194,7 @@ CONCEPTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def segment(images, names: tuple[str, ...] | list[str] | None = None) -> dict[str, np.ndarray]:
+def segment(images, names: Sequence[str] | None = None) -> dict[str, np.ndarray]:
     """All (or the named) concept masks of a batch: {name: bool array (N, H, W)}."""
     names = list(CONCEPTS) if names is None else list(names)
     unknown = [n for n in names if n not in CONCEPTS]

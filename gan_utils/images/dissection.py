@@ -231,6 +231,7 @@ def dissect(G: nn.Module, z_select: torch.Tensor, z_eval: torch.Tensor, layer: s
             thresholds = unit_quantiles(acts, quantiles, size=images.shape[-1])
         counts.append((confusion_counts(acts, masks, thresholds, batch_size=min(batch_size, 100)), masks))
     (sel, _), (ev, masks_ev) = counts
+    assert thresholds is not None  # set by the first pass
     best_k = sel.iqr().argmax(axis=1)  # (U, C)
     grid = ev.iou()
     iou = np.take_along_axis(grid, best_k[:, None, :], axis=1)[:, 0, :]

@@ -76,7 +76,8 @@ def plot_effects(sizes: Sequence[int], top: Sequence[Mapping[str, float]], contr
     return finish(fig)
 
 
-def plot_before_after(rows: Mapping[str, torch.Tensor], n: int = 10, box: tuple[int, int, int, int] | None = None) -> plt.Figure:
+def plot_before_after(rows: Mapping[str, torch.Tensor], n: int = 10,
+                      box: tuple[int, int, int, int] | None = None) -> plt.Figure:
     """Rows of images (N, 1, S, S) in [-1, 1] with the same z, one row per condition; ``box``
     (row0, row1, col0, col1) in pixels draws the intervention's region."""
     names = list(rows)

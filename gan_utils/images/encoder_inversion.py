@@ -12,6 +12,9 @@ from typing import Callable, Sequence
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
+
+from gan_utils.models import DCGANGenerator
 
 
 class Encoder(nn.Module):
@@ -50,7 +53,7 @@ class EncoderTrainConfig:
 
 
 def train_encoder(
-    G: nn.Module,
+    G: DCGANGenerator,
     config: EncoderTrainConfig,
     device: torch.device | str,
     generator: torch.Generator | None = None,
@@ -73,7 +76,6 @@ def train_encoder(
     history: dict[str, list[float]] = {"loss": []}
     steps = range(config.steps)
     if progress:
-        from tqdm.auto import tqdm
         steps = tqdm(steps, desc="encoder", leave=False)
     E.train()
     for step in steps:

@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
+from gan_utils.classifier import MNISTClassifier
 from gan_utils.digit_metrics import evaluate_generator_samples
 from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, generate
 from gan_utils.runtime import seed_everything
@@ -36,7 +36,7 @@ KEYS = ("frechet_distance", "class_kl", "confidence", "d_gap")
 
 def run_variant(
     model_changes: dict[str, Any], train_changes: dict[str, Any], seed: int, *, width: int, steps: int,
-    batch_size: int, nz: int, sample_real: RealSampler, device: torch.device | str, classifier: nn.Module,
+    batch_size: int, nz: int, sample_real: RealSampler, device: torch.device | str, classifier: MNISTClassifier,
     reference: torch.Tensor, z_eval: torch.Tensor, z_preview: torch.Tensor,
 ) -> tuple[dict[str, float], torch.Tensor | None]:
     """Train one variant from scratch (28x28, ngf = ndf = ``width``, Adam 2e-4, betas (0.5, 0.999)
@@ -45,13 +45,15 @@ def run_variant(
     seed_everything(seed)
     cfg = DCGANConfig(image_size=28, nz=nz, ngf=width, ndf=width, **model_changes)
     G, D = DCGANGenerator(cfg), DCGANDiscriminator(cfg)
-    tc = TrainConfig(**({"steps": steps, "z_shape": (nz, 1, 1), "batch_size": batch_size, "lr_g": 2e-4,
-                         "lr_d": 2e-4, "betas": (0.5, 0.999), "seed": seed} | train_changes))
+    base: dict[str, Any] = {"steps": steps, "z_shape": (nz, 1, 1), "batch_size": batch_size, "lr_g": 2e-4,
+                            "lr_d": 2e-4, "betas": (0.5, 0.999), "seed": seed}
+    tc = TrainConfig(**(base | train_changes))
     try:
         h = train_gan(G, D, sample_real, tc, device, progress=False)
     except FloatingPointError:
         return dict.fromkeys(KEYS, float("nan")), None
     m = evaluate_generator_samples(generate(G, z_eval), classifier, reference=reference)
+    assert m.frechet_distance is not None  # always measured when a reference is given
     last = slice(-max(1, steps // 10), None)
     d_gap = float(np.mean(h.d_real[last]) - np.mean(h.d_fake[last]))
     return ({"frechet_distance": m.frechet_distance, "class_kl": m.class_kl, "confidence": m.confidence,

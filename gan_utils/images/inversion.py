@@ -36,11 +36,15 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
 import torch
-from torch import nn
+from torch.func import jacfwd
+from tqdm.auto import tqdm
+
+from gan_utils.models import DCGANGenerator
 
 PRIORS = ("none", "gauss", "chi")
 
@@ -125,7 +129,7 @@ def stochastic_clip_(z: torch.Tensor, bound: float, generator: torch.Generator |
 
 
 def invert(
-    G: nn.Module,
+    G: DCGANGenerator,
     target: torch.Tensor,
     config: InversionConfig = InversionConfig(),
     *,
@@ -167,7 +171,6 @@ def invert(
     history: list[float] = []
     steps = range(cfg.steps)
     if progress:
-        from tqdm.auto import tqdm
         steps = tqdm(steps, desc="invert", leave=False)
     start = time.perf_counter()
     for _ in steps:
@@ -210,7 +213,8 @@ def psnr(x: torch.Tensor, ref: torch.Tensor, peak_to_peak: float = 2.0) -> torch
     return 10.0 * torch.log10(peak_to_peak ** 2 / mse.clamp_min(1e-12))
 
 
-def out_of_distribution_inputs(digit: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+def out_of_distribution_inputs(digit: torch.Tensor,
+                               generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """Three inputs far from MNIST, each (1, 1, 28, 28) in [-1, 1], for the limits of inversion:
 
     * ``"rotated digit"``: ``digit`` (1, 1, 28, 28) turned by 90 degrees;
@@ -229,20 +233,17 @@ def out_of_distribution_inputs(digit: torch.Tensor, generator: torch.Generator |
             "letter H": letter.to(digit.device), "noise": noise.to(digit.device)}
 
 
-def jacobian_singular_values(G: nn.Module, z: torch.Tensor) -> torch.Tensor:
+def jacobian_singular_values(G: DCGANGenerator, z: torch.Tensor) -> torch.Tensor:
     """Singular values (N, nz), descending, of the Jacobian dG(z)/dz (pixels x nz) at each code of
     ``z`` (N, nz). Small singular values are directions of z along which G(z) barely moves: there the
     pixel loss cannot pin the code down (eq-ch09-local)."""
     if z.dim() != 2 or z.shape[1] != G.config.nz:
         raise ValueError(f"expected codes of shape (N, {G.config.nz}), got {tuple(z.shape)}")
-    import warnings
-
     out = []
     with warnings.catch_warnings():  # torch.func emits a FutureWarning about torch.jit.script on first use
         warnings.simplefilter("ignore", FutureWarning)
-        from torch.func import jacfwd  # forward mode: nz tangents in one batched pass
-
         for zi in z.detach():
+            # forward mode: nz tangents in one batched pass
             J = jacfwd(lambda v: G(v[None]).flatten())(zi)  # (pixels, nz)
             out.append(torch.linalg.svdvals(J))
     return torch.stack(out)

@@ -37,7 +37,8 @@ def plot_init_spread(all_loss: np.ndarray, rel_err: np.ndarray, threshold: float
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     idx = np.arange(N)
     for r in range(R):
-        axes[0].scatter(idx, all_loss[r], s=12, color=COLORS["generator"], alpha=0.6, label="one initialisation" if r == 0 else None)
+        axes[0].scatter(idx, all_loss[r], s=12, color=COLORS["generator"], alpha=0.6,
+                        label="one initialisation" if r == 0 else None)
         axes[1].scatter(idx, rel_err[r], s=12, color=COLORS["generator"], alpha=0.6)
     axes[0].scatter(idx, all_loss.min(0), s=30, facecolors="none", edgecolors=COLORS["data"], label="best of n")
     axes[0].set_yscale("log")
@@ -52,7 +53,7 @@ def plot_init_spread(all_loss: np.ndarray, rel_err: np.ndarray, threshold: float
     return finish(fig)
 
 
-def plot_restoration_psnr(rows: Sequence[Mapping[str, object]]) -> plt.Figure:
+def plot_restoration_psnr(rows: Sequence[Mapping[str, str | float]]) -> plt.Figure:
     """Grouped bars of mean PSNR (dB) per task for the degraded input, the baseline and the GAN prior.
 
     ``rows``: dicts with keys "task", "degraded", "baseline", "gan" (mean PSNR in dB)."""
@@ -61,7 +62,8 @@ def plot_restoration_psnr(rows: Sequence[Mapping[str, object]]) -> plt.Figure:
     tasks = [str(r["task"]) for r in rows]
     x = np.arange(len(tasks))
     fig, ax = plt.subplots(figsize=(7, 3.4))
-    for k, (key, color) in enumerate([("degraded", "0.6"), ("baseline", COLORS["discriminator"]), ("gan", COLORS["generator"])]):
+    bars = [("degraded", "0.6"), ("baseline", COLORS["discriminator"]), ("gan", COLORS["generator"])]
+    for k, (key, color) in enumerate(bars):
         ax.bar(x + (k - 1) * 0.27, [float(r[key]) for r in rows], width=0.27, color=color, label=key)
     ax.set_xticks(x, tasks)
     ax.set_ylabel("mean PSNR (dB)")
@@ -112,7 +114,8 @@ def plot_singular_values(svals: np.ndarray | torch.Tensor) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(7, 3.4))
     k = np.arange(1, s.shape[1] + 1)
     for i, row in enumerate(s):
-        ax.plot(k, row / row[0], color=COLORS["generator"], alpha=0.6, lw=1, label="one code $z \\sim p_z$" if i == 0 else None)
+        ax.plot(k, row / row[0], color=COLORS["generator"], alpha=0.6, lw=1,
+                label="one code $z \\sim p_z$" if i == 0 else None)
     ax.set_yscale("log")
     ax.set_xlabel("index k of the singular value")
     ax.set_ylabel(r"$s_k / s_1$ of $\partial G / \partial z$")

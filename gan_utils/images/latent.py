@@ -23,12 +23,13 @@ noise is a smaller step relative to the prior's spread (sd 1 instead of 0.58).
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Sequence, cast
 
 import numpy as np
 import torch
 from scipy import stats
 
+from gan_utils.classifier import MNISTClassifier, classify
 from gan_utils.models import generate
 
 METHODS = ("lerp", "slerp")
@@ -36,7 +37,8 @@ METHODS = ("lerp", "slerp")
 
 def _check_pair(z0: torch.Tensor, z1: torch.Tensor) -> None:
     if z0.shape != z1.shape or z0.dim() < 2:
-        raise ValueError(f"need two batches of codes of one shape (N, d, ...), got {tuple(z0.shape)} and {tuple(z1.shape)}")
+        raise ValueError(f"need two batches of codes of one shape (N, d, ...), "
+                         f"got {tuple(z0.shape)} and {tuple(z1.shape)}")
 
 
 def _positions(t: Sequence[float] | torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -69,7 +71,8 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: Sequence[float] | torch.Tensor,
     return w0 * z0[None] + w1 * z1[None]
 
 
-def interpolate(z0: torch.Tensor, z1: torch.Tensor, t: Sequence[float] | torch.Tensor, method: str = "slerp") -> torch.Tensor:
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, t: Sequence[float] | torch.Tensor,
+                method: str = "slerp") -> torch.Tensor:
     """:func:`lerp` or :func:`slerp` by name."""
     if method not in METHODS:
         raise ValueError(f"method {method!r} unknown; use one of {METHODS}")
@@ -101,19 +104,19 @@ def lerp_norm_scale(t: float | np.ndarray) -> float | np.ndarray:
 
 
 @torch.no_grad()
-def path_profiles(G: torch.nn.Module, D: torch.nn.Module, classifier: torch.nn.Module, z0: torch.Tensor,
-                  z1: torch.Tensor, t: Sequence[float], method: str = "slerp", batch_size: int = 1000) -> dict[str, np.ndarray]:
+def path_profiles(G: torch.nn.Module, D: torch.nn.Module, classifier: MNISTClassifier, z0: torch.Tensor,
+                  z1: torch.Tensor, t: Sequence[float], method: str = "slerp",
+                  batch_size: int = 1000) -> dict[str, np.ndarray]:
     """Decode the path between each pair and measure every point: arrays of shape (T, N) with
     ``norm`` |z_t| / sqrt(d), ``confidence`` (the classifier's max p(y|x)), ``label`` (its arg-max)
     and ``realness`` D(G(z_t)) = sigma(logit)."""
-    from gan_utils.classifier import classify
-
     path = interpolate(z0, z1, t, method)  # (T, N, ...)
     T, N = path.shape[:2]
     d = path[0, 0].numel()
     flat = path.reshape(T * N, *path.shape[2:])
     images = generate(G, flat, batch_size)
-    realness = torch.cat([torch.sigmoid(D(images[i:i + batch_size])).reshape(-1) for i in range(0, len(images), batch_size)])
+    realness = torch.cat([torch.sigmoid(D(images[i:i + batch_size])).reshape(-1)
+                          for i in range(0, len(images), batch_size)])
     probs = classify(classifier, images, batch_size).probs
     conf, label = probs.max(dim=1)
     return {
@@ -135,7 +138,7 @@ def concept_arithmetic(groups: Sequence[torch.Tensor], signs: Sequence[int]) -> 
     shape = groups[0].shape[1:]
     if any(g.shape[1:] != shape or len(g) == 0 for g in groups):
         raise ValueError(f"groups must be non-empty and of one code shape, got {[tuple(g.shape) for g in groups]}")
-    return sum(s * g.mean(0) for s, g in zip(signs, groups))
+    return cast(torch.Tensor, sum(s * g.mean(0) for s, g in zip(signs, groups)))  # groups is non-empty
 
 
 def jitter(y: torch.Tensor, n: int = 8, scale: float = 0.25, generator: torch.Generator | None = None) -> torch.Tensor:

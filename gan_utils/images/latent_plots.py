@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from scipy import stats
 
-from gan_utils.plotting import COLORS, finish, image_grid
+from gan_utils.plotting import COLORS, finish, image_grid, to_unit_range
 
 METHOD_COLORS = {"lerp": COLORS["accent"], "slerp": COLORS["generator"]}
 
@@ -22,7 +22,7 @@ def plot_norms(z_norms: np.ndarray, mid_norms: np.ndarray, d: int, title: str | 
     lo = min(z_norms.min(), mid_norms.min()) * 0.9
     hi = max(z_norms.max(), mid_norms.max()) * 1.05
     r = np.linspace(lo, hi, 400)
-    bins = np.linspace(lo, hi, 60)
+    bins = np.linspace(lo, hi, 60).tolist()
     ax.hist(z_norms, bins=bins, density=True, alpha=0.45, color=COLORS["generator"], label="|z|, samples")
     ax.hist(mid_norms, bins=bins, density=True, alpha=0.45, color=COLORS["accent"], label="|(z0 + z1)/2|, samples")
     ax.plot(r, stats.chi.pdf(r, d), color=COLORS["data"], lw=1.5, label=f"chi({d}) density")
@@ -57,9 +57,7 @@ def plot_path_profiles(profiles: Mapping[str, Mapping[str, np.ndarray]], title: 
 
 def plot_interpolations(rows: Mapping[str, torch.Tensor], title: str | None = None) -> plt.Figure:
     """One row of images per path, drawn as a single image: ``rows[name]`` has shape (T, C, H, W)."""
-    from torchvision.utils import make_grid
-
-    from gan_utils.plotting import to_unit_range
+    from torchvision.utils import make_grid  # noqa: PLC0415  (torchvision is slow to import; only this figure needs it)
 
     T = len(next(iter(rows.values())))
     if any(len(r) != T for r in rows.values()):
@@ -81,17 +79,19 @@ def plot_nn_distances(distances: Mapping[str, np.ndarray], title: str | None = N
     """Histograms of nearest-training-image distances (L2 in pixel space, images in [-1, 1])."""
     fig, ax = plt.subplots(figsize=(7, 3.8))
     allv = np.concatenate(list(distances.values()))
-    bins = np.linspace(allv.min() * 0.95, allv.max() * 1.02, 50)
+    bins = np.linspace(allv.min() * 0.95, allv.max() * 1.02, 50).tolist()
     palette = {"test images": COLORS["data"], "samples G(z)": COLORS["generator"]}
     for name, d in distances.items():
-        ax.hist(d, bins=bins, density=True, histtype="step", lw=1.8, color=palette.get(name), label=f"{name} (median {np.median(d):.2f})")
+        ax.hist(d, bins=bins, density=True, histtype="step", lw=1.8, color=palette.get(name),
+                label=f"{name} (median {np.median(d):.2f})")
     ax.set(xlabel="L2 distance to the nearest training image (pixel units, [-1, 1] scale)", ylabel="density",
            title=title or "How far from the training set?")
     ax.legend(fontsize=9)
     return fig
 
 
-def plot_nearest_pairs(queries: torch.Tensor, neighbours: torch.Tensor, distances: np.ndarray, title: str | None = None) -> plt.Figure:
+def plot_nearest_pairs(queries: torch.Tensor, neighbours: torch.Tensor, distances: np.ndarray,
+                       title: str | None = None) -> plt.Figure:
     """Queries (top row) above their nearest training images (bottom row), distances on top."""
     n = len(queries)
     fig, axes = plt.subplots(2, n, figsize=(0.9 * n + 0.4, 2.3))
@@ -135,7 +135,8 @@ def plot_attribute_sweep(tables: Mapping[str, Sequence[Mapping[str, float]]], un
         ax_c.plot(a, kept, marker="o", ms=3, color=c, label=name)
     ax_a.axhline(0, color="grey", lw=0.8)
     ax_a.set(xlabel="strength alpha", ylabel=f"change in {attribute} ({unit})", title=f"{attribute} of G(z + alpha v)")
-    ax_c.set(xlabel="strength alpha", ylabel="share with the class of G(z)", ylim=(0, 1.02), title="class kept (classifier)")
+    ax_c.set(xlabel="strength alpha", ylabel="share with the class of G(z)", ylim=(0, 1.02),
+             title="class kept (classifier)")
     ax_a.legend(fontsize=9)
     fig.suptitle(title or "")  # also when empty: tight_layout then keeps a title's height free above the panels
     return finish(fig)

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from scipy.ndimage import median_filter
 
 from gan_utils.images.inversion import InversionConfig, InversionResult, invert
+from gan_utils.models import DCGANGenerator
 
 IMAGE = (1, 28, 28)
 
@@ -137,7 +138,7 @@ class SuperResolution:
         return up.clamp(-1, 1)
 
 
-def gan_restore(G: torch.nn.Module, task, y: torch.Tensor, config: InversionConfig,
+def gan_restore(G: DCGANGenerator, task, y: torch.Tensor, config: InversionConfig,
                 generator: torch.Generator | None = None, z_init: torch.Tensor | None = None) -> InversionResult:
     """x_hat = G(z_hat) with z_hat from eq-ch09-restore: invert ``task.forward`` on the observation
     ``y``, with the loss on the task's observed entries only."""

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Training throughput (images/s) of the book's DCGAN loop against a plain PyTorch loop.
 
-Both loops train the same DCGAN pair (:class:`gan_utils.models.DCGANConfig`) with the same
+Both loops train the same DCGAN pair (:class:`gan_utils.dcgan.DCGANConfig`) with the same
 algorithm (Algorithm 1 with k = 1: one D step on a real batch and G(z1), then one G step on G(z2)
 with fresh noise, Adam lr 2e-4, betas (0.5, 0.999), the non-saturating generator loss), the same
 batch size, the same number of steps and the same data. They differ only in engineering:
@@ -54,7 +54,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 from gan_utils.data import DATA_ENV, load_mnist  # noqa: E402
-from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, count_parameters  # noqa: E402
+from gan_utils.dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator  # noqa: E402
+from gan_utils.models import count_parameters  # noqa: E402
 from gan_utils.train import TrainConfig, tensor_sampler, train_gan  # noqa: E402
 
 LR, BETAS = 2e-4, (0.5, 0.999)

@@ -4,12 +4,13 @@ The package has a ground floor and one floor per part of the book; a module impo
 own floor and the floors below (``tests/test_layout.py`` checks this from the import graph).
 
 * **Core** (the modules directly in ``gan_utils``), used by every chapter: ``runtime`` (profile,
-  device, seed), ``data`` (MNIST and the toy distributions), ``models`` (MLPs, DCGAN, ``generate``),
-  ``losses``, ``step`` (one iteration of Algorithm 1), ``train`` (the harness around it),
-  ``resume`` (a run checkpointed and resumed bit-identically),
-  ``fixed_opponent`` (one player trained against a fixed other), ``checkpoints``, ``distributed``,
-  ``classifier`` and ``pretrained`` (the shipped networks), ``digit_metrics`` (generated digits scored
-  by the classifier) and ``plotting`` (the style and the figures every chapter uses).
+  device, seed), ``data`` (MNIST and the toy distributions), ``models`` (MLPs, the model registry,
+  ``generate``), ``dcgan`` (the DCGAN of chapter 7), ``losses``, ``step`` (one iteration of
+  Algorithm 1), ``train`` (the harness around it), ``resume`` (a run checkpointed and resumed
+  bit-identically), ``fixed_opponent`` (one player trained against a fixed other), ``checkpoints``,
+  ``distributed``, ``classifier`` and ``pretrained`` (the shipped networks), ``digit_metrics``
+  (generated digits scored by the classifier) and ``plotting`` (the style and the figures every
+  chapter uses).
 * :mod:`gan_utils.foundations` -- part I, chapters 1-4: ``density``, ``minimax``,
   ``optimal_discriminator``, ``divergences``.
 * :mod:`gan_utils.dynamics` -- part II, chapters 5-6: ``generator_gradients``, ``saddle``,

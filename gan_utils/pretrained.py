@@ -59,9 +59,10 @@ REGISTRY: dict[str, Pretrained] = {
         sha256="0be268ef34d2018d00900d80df82e30aef359aad68b2fea4ec6dd93fdf07902f",
         models=("G", "D"),
         description="DCGAN generator and discriminator for 28x28 MNIST in [-1, 1] "
-                    "(gan_utils.models.DCGANGenerator/DCGANDiscriminator, ngf = ndf = 64, nz = 100, one extra "
+                    "(gan_utils.dcgan.DCGANGenerator/DCGANDiscriminator, ngf = ndf = 64, nz = 100, one extra "
                     "3x3 block at 7x7 in each; 50 000 steps; book chapter 7)",
         command="python scripts/train_dcgan.py",
+        module="gan_utils.dcgan",
     ),
 }
 

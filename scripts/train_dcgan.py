@@ -31,7 +31,8 @@ import torch
 from gan_utils import distributed as du
 from gan_utils.checkpoints import save_checkpoint
 from gan_utils.data import load_mnist
-from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, count_parameters
+from gan_utils.dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
+from gan_utils.models import count_parameters
 from gan_utils.runtime import seed_everything
 from gan_utils.train import TrainConfig, tensor_sampler, train_gan
 

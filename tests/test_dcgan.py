@@ -11,16 +11,9 @@ from torch import nn
 from gan_utils import pretrained
 from gan_utils.checkpoints import load_checkpoint, save_checkpoint
 from gan_utils.data import DataNotFoundError, load_mnist
+from gan_utils.dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator, dcgan_init_, layer_shapes
 from gan_utils.digit_metrics import evaluate_generator_samples
-from gan_utils.models import (
-    DCGANConfig,
-    DCGANDiscriminator,
-    DCGANGenerator,
-    count_parameters,
-    dcgan_init_,
-    generate,
-    layer_shapes,
-)
+from gan_utils.models import count_parameters, generate
 
 SWITCHES = [
     {},

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from gan_utils import pretrained
+from gan_utils.dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
 from gan_utils.images import guideline_ablation
 from gan_utils.images.digit_monitor import CURVE_KEYS, DigitMonitor
-from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, generate
+from gan_utils.models import generate
 from gan_utils.train import TrainConfig, tensor_sampler, train_gan
 
 CFG = DCGANConfig(image_size=28, nz=8, ngf=4, ndf=4)

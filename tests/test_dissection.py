@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
+from gan_utils.dcgan import DCGANConfig, DCGANGenerator
 from gan_utils.images import dissection as dis
 from gan_utils.images import unit_interventions as ui
 from gan_utils.images.digit_shapes import segment
-from gan_utils.models import DCGANConfig, DCGANGenerator, generate
+from gan_utils.models import generate
 
 
 @pytest.fixture(scope="module")

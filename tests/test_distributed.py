@@ -11,7 +11,8 @@ import torch
 
 from gan_utils import distributed as du
 from gan_utils.checkpoints import load_checkpoint
-from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, mlp_discriminator, mlp_generator
+from gan_utils.dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
+from gan_utils.models import mlp_discriminator, mlp_generator
 from gan_utils.train import TrainConfig, train_gan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +24,7 @@ import hashlib, json, sys
 from pathlib import Path
 import torch
 from gan_utils import distributed as du
-from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator
+from gan_utils.dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
 from gan_utils.train import TrainConfig, tensor_sampler, train_gan
 
 def digest(tensors):

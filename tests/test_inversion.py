@@ -6,6 +6,7 @@ import pytest
 import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
+from gan_utils.dcgan import DCGANConfig, DCGANGenerator
 from gan_utils.images.encoder_inversion import Encoder, EncoderTrainConfig, encode, train_encoder
 from gan_utils.images.inversion import (
     InversionConfig,
@@ -17,7 +18,6 @@ from gan_utils.images.inversion import (
     relative_latent_error,
     stochastic_clip_,
 )
-from gan_utils.models import DCGANConfig, DCGANGenerator
 
 
 def tiny_g(seed=0):

@@ -8,6 +8,7 @@ import torch
 from scipy import integrate, stats
 
 from gan_utils.classifier import MNISTClassifier
+from gan_utils.dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
 from gan_utils.images.latent import (
     chi_stats,
     concept_arithmetic,
@@ -19,7 +20,7 @@ from gan_utils.images.latent import (
     path_profiles,
     slerp,
 )
-from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, generate
+from gan_utils.models import generate
 
 
 def codes(n, d=16, seed=0, shape=()):

@@ -4,9 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from gan_utils.dcgan import DCGANConfig, DCGANGenerator
 from gan_utils.images.inversion import InversionConfig
 from gan_utils.images.restoration import Denoising, Inpainting, SuperResolution, gan_restore, half_mask
-from gan_utils.models import DCGANConfig, DCGANGenerator
 
 
 def imgs(n=2, seed=0):

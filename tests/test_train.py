@@ -15,7 +15,8 @@ from scipy import stats
 from gan_utils import losses
 from gan_utils.checkpoints import load_checkpoint, sha256_of
 from gan_utils.data import GaussianMixture1D
-from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, mlp_discriminator, mlp_generator
+from gan_utils.dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
+from gan_utils.models import mlp_discriminator, mlp_generator
 from gan_utils.runtime import torch_threads
 from gan_utils.step import gan_step
 from gan_utils.train import (

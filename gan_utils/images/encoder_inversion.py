@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from gan_utils.models import DCGANGenerator
+from gan_utils.dcgan import DCGANGenerator
 
 
 class Encoder(nn.Module):

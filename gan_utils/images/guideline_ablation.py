@@ -3,7 +3,7 @@
 Every variant trains from the same seed, for the same number of generator steps, at the same width,
 and is scored on the same noise batch and reference set. The baseline follows every guideline of
 Radford et al. (2015); each entry of :data:`VARIANTS` changes exactly one thing, as a pair
-(changes to :class:`gan_utils.models.DCGANConfig`, changes to :class:`gan_utils.train.TrainConfig`).
+(changes to :class:`gan_utils.dcgan.DCGANConfig`, changes to :class:`gan_utils.train.TrainConfig`).
 
 Besides the classifier metrics, :func:`run_variant` records how the game ended: ``d_gap``, the mean of
 D(x) - D(G(z)) over the last 10% of steps (near 1: D separates real from fake almost perfectly and G's
@@ -18,8 +18,9 @@ import numpy as np
 import torch
 
 from gan_utils.classifier import MNISTClassifier
+from gan_utils.dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
 from gan_utils.digit_metrics import evaluate_generator_samples
-from gan_utils.models import DCGANConfig, DCGANDiscriminator, DCGANGenerator, generate
+from gan_utils.models import generate
 from gan_utils.runtime import seed_everything
 from gan_utils.train import RealSampler, TrainConfig, train_gan
 

@@ -44,7 +44,7 @@ import torch
 from torch.func import jacfwd
 from tqdm.auto import tqdm
 
-from gan_utils.models import DCGANGenerator
+from gan_utils.dcgan import DCGANGenerator
 
 PRIORS = ("none", "gauss", "chi")
 

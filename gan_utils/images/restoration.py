@@ -26,8 +26,8 @@ import torch
 import torch.nn.functional as F
 from scipy.ndimage import median_filter
 
+from gan_utils.dcgan import DCGANGenerator
 from gan_utils.images.inversion import InversionConfig, InversionResult, invert
-from gan_utils.models import DCGANGenerator
 
 IMAGE = (1, 28, 28)
 

@@ -131,6 +131,21 @@ def test_unrolled_gan_matches_a_plain_reference_loop():
     assert not all(torch.equal(a, b) for a, b in zip(G.parameters(), G0.parameters()))
 
 
+def _adam_steps_match_unrolled(D, opt, G, sample, params, steps, seed):
+    """Take ``steps`` torch.optim.Adam steps of D on the batches unrolled_d_params drew from ``seed``, and
+    check that D's parameters equal the unrolled ones (up to the 1e-16 inside the square root)."""
+    rng = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        real = sample(16, rng)
+        fake = G(sample_noise(16, (2,), "cpu", rng)).detach()
+        loss = losses.d_loss(D(real), D(fake))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    for n, p in D.named_parameters():
+        assert torch.allclose(params[n].detach(), p.detach(), atol=1e-6), n
+
+
 def test_unrolled_d_params_continue_torch_adam_for_k_steps():
     """From an optimizer with Adam moments already accumulated, K = 3 unrolled steps equal 3 torch.optim.Adam
     steps on the same batches (up to the 1e-16 inside the square root)."""
@@ -141,16 +156,7 @@ def test_unrolled_d_params_continue_torch_adam_for_k_steps():
     opt.step()
     cfg = TrainConfig(steps=1, z_shape=(2,), batch_size=16)
     params = unrolled_d_params(D, opt, G, sample, cfg, 3, torch.Generator().manual_seed(3), torch.device("cpu"))
-    rng = torch.Generator().manual_seed(3)
-    for _ in range(3):
-        real = sample(16, rng)
-        fake = G(sample_noise(16, (2,), "cpu", rng)).detach()
-        loss = losses.d_loss(D(real), D(fake))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    for n, p in D.named_parameters():
-        assert torch.allclose(params[n].detach(), p.detach(), atol=1e-6), n
+    _adam_steps_match_unrolled(D, opt, G, sample, params, 3, seed=3)
 
 
 def test_unrolled_step_matches_torch_adam_and_is_differentiable():
@@ -164,16 +170,7 @@ def test_unrolled_step_matches_torch_adam_and_is_differentiable():
 
     rng = torch.Generator().manual_seed(3)
     params = unrolled_d_params(D, opt, G, sample, cfg, 1, rng, torch.device("cpu"))
-    # the same step by torch.optim.Adam on a copy, with the same batches
-    rng2 = torch.Generator().manual_seed(3)
-    real = sample(16, rng2)
-    fake = G(sample_noise(16, (2,), "cpu", rng2)).detach()
-    loss = losses.d_loss(D(real), D(fake))
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    for n, p in D.named_parameters():
-        assert torch.allclose(params[n].detach(), p.detach(), atol=1e-6), n
+    _adam_steps_match_unrolled(D, opt, G, sample, params, 1, seed=3)  # the same step by torch.optim.Adam
     # the unrolled parameters depend on G: a generator loss through them has a non-zero G gradient
     out = functional_call(D, params, (G(torch.randn(16, 2)),))
     g = torch.autograd.grad(losses.g_loss_nonsaturating(out), list(G.parameters()))

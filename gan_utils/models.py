@@ -1,6 +1,6 @@
 """Networks: the MLPs of the toy chapters, the registry through which checkpoints rebuild every model,
-and what works on any generator (:func:`generate`, :func:`layer_shapes`). The DCGAN of chapter 7 is in
-:mod:`gan_utils.dcgan`, the MNIST classifier in :mod:`gan_utils.classifier`.
+and what works on any generator (:func:`generate`). The DCGAN of chapter 7 (with its shape table,
+``layer_shapes``) is in :mod:`gan_utils.dcgan`, the MNIST classifier in :mod:`gan_utils.classifier`.
 
 Every model is built from a frozen dataclass config, which checkpoints store, so a model rebuilds from
 its file alone (see :mod:`gan_utils.checkpoints`); a module defining a model class registers it with

@@ -192,9 +192,9 @@ def train_method(method: str, benchmark: Benchmark, config, hidden_g: tuple[int,
 
     def snap(state) -> None:
         if snapshot_every and state.step % snapshot_every == 0:
-            with torch.no_grad():
-                rng = torch.Generator(device=device).manual_seed(777)
-                snaps.append((state.step, state.G(torch.randn(snapshot_n, z_dim, generator=rng, device=device)).cpu()))
+            rng = torch.Generator(device=device).manual_seed(777)
+            z = torch.randn(snapshot_n, z_dim, generator=rng, device=device)
+            snaps.append((state.step, generate(state.G, z, batch_size=None).cpu()))
 
     if method.startswith("Unrolled"):
         train_unrolled_gan(G, D, benchmark.sampler(), config, device, int(method[len("Unrolled"):]),

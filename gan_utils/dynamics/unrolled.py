@@ -23,10 +23,6 @@ from gan_utils import losses
 from gan_utils.step import Module
 from gan_utils.train import Callback, History, RealSampler, TrainConfig, TrainState, sample_noise, train_gan
 
-# -------------------------------------------------------------------------------------------------
-# Unrolled GAN
-# -------------------------------------------------------------------------------------------------
-
 
 def unrolled_d_params(D: nn.Module, opt_d: torch.optim.Optimizer, G: nn.Module, sample_real: RealSampler,
                       config: TrainConfig, steps: int, rng: torch.Generator, device: torch.device

@@ -9,8 +9,9 @@ own floor and the floors below (``tests/test_layout.py`` checks this from the im
   Algorithm 1), ``train`` (the harness around it), ``resume`` (a run checkpointed and resumed
   bit-identically), ``fixed_opponent`` (one player trained against a fixed other), ``checkpoints``,
   ``distributed``, ``classifier`` and ``pretrained`` (the shipped networks), ``digit_metrics``
-  (generated digits scored by the classifier) and ``plotting`` (the style and the figures every
-  chapter uses).
+  (generated digits scored by the classifier), ``plotting`` (the style and the figures every
+  chapter uses) and ``pages`` (what a chapter page quotes from its notebook: glued numbers, tables,
+  figures).
 * :mod:`gan_utils.foundations` -- part I, chapters 1-4: ``density``, ``minimax``,
   ``optimal_discriminator``, ``divergences``.
 * :mod:`gan_utils.dynamics` -- part II, chapters 5-6: ``generator_gradients``, ``saddle``,

@@ -1,6 +1,7 @@
 """Tests for gan_utils.runtime: profiles, device choice, seeding."""
 import random
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +12,13 @@ import gan_utils
 from gan_utils import runtime
 from gan_utils.runtime import (
     PROFILES,
+    CostEstimate,
     by_profile,
     describe_runtime,
+    format_seconds,
     get_device,
     get_profile,
+    seconds_per_call,
     seed_everything,
     torch_threads,
 )
@@ -46,10 +50,44 @@ def test_default_profile_is_standard_on_cpu(monkeypatch):
     assert get_profile() == "standard"
 
 
-def test_default_profile_is_full_on_cuda(monkeypatch):
+def test_default_profile_is_standard_on_cuda_too(monkeypatch):
+    # full is opt-in: a reader on a small GPU must not start paper-scale runs without asking
     monkeypatch.delenv("GAN_BOOK_PROFILE", raising=False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert get_profile() == "full"
+    assert get_profile() == "standard"
+
+
+def test_seconds_per_call_measures_the_median_and_counts_calls():
+    calls = []
+
+    def fn():
+        calls.append(1)
+        time.sleep(0.01)
+
+    seconds = seconds_per_call(fn, repeats=3, warmup=2)
+    assert len(calls) == 5
+    assert 0.009 <= seconds < 0.5
+    with pytest.raises(ValueError, match="repeats"):
+        seconds_per_call(fn, repeats=0)
+
+
+def test_cost_estimate_sums_parts_and_warns_over_the_limit(monkeypatch, capsys):
+    monkeypatch.setenv("GAN_BOOK_PROFILE", "standard")
+    cost = CostEstimate(torch.device("cpu"), limit_s=600)
+    cost.add("training", 0.004, 10_000).add("scoring", 0.5, 20)
+    assert cost.total_s == pytest.approx(50.0)
+    text = cost.report()
+    assert "profile 'standard' on cpu" in text and "about 50 s" in text and "more than" not in text
+    assert capsys.readouterr().out.strip() == text
+    cost.add("big", 1.0, 700)
+    assert "more than 10 min 00 s" in cost.report()
+    with pytest.raises(ValueError, match="non-negative"):
+        cost.add("bad", -1.0, 3)
+
+
+@pytest.mark.parametrize("seconds,text", [(4.25, "4.2 s"), (42, "42 s"), (185, "3 min 05 s"), (3720, "1 h 02 min")])
+def test_format_seconds(seconds, text):
+    assert format_seconds(seconds) == text
 
 
 @pytest.mark.parametrize("raw,expected", [("smoke", "smoke"), ("standard", "standard"), ("full", "full"),

@@ -1,10 +1,13 @@
 # GAN Theory, Hands-On -- build the book and run every test.
 #
 #   make book   build the HTML book into _build/html, executing every notebook in the default
-#               profile (standard on a CPU, full on CUDA; override with GAN_BOOK_PROFILE=...)
+#               profile (standard, on every device; GAN_BOOK_PROFILE=full opts into paper scale)
 #   make test   lint (ruff, mypy), unit tests, the unit tests again on PyTorch's portable CPU kernels
 #               (not the slow ones), nbval over all notebooks (smoke), the book build with -n -W
 #               --keep-going (smoke), then the offline-HTML, browser and determinism checks on that build
+#   make gpu-check  on a CUDA machine: the notebooks in the full profile, most important first, within
+#               about 8 minutes, then the throughput benchmark; one JSON in results/gpu-check.json
+#               (scripts/gpu_check.py; uses .venv when present, else python3; GPU_CHECK_ARGS=... passes options)
 #
 # Both create .venv (Python 3.9+), install gan_utils with its extras `.[book,test,lint]` pinned by
 # constraints.txt, and bundle MathJax/require.js/the widget manager from npm into vendor/.
@@ -22,7 +25,7 @@ ifeq ($(origin GAN_BOOK_DATA), undefined)
 endif
 export PYTHONHASHSEED := 0
 
-.PHONY: book test lint unit unit-portable notebooks build-smoke test-book venv vendor clean
+.PHONY: book test lint unit unit-portable notebooks build-smoke test-book gpu-check venv vendor clean
 .DEFAULT_GOAL := book
 
 venv: $(VENV)/.installed
@@ -71,6 +74,10 @@ test-book: venv
 
 test: lint unit unit-portable notebooks build-smoke test-book
 	@echo "all tests passed"
+
+# No venv dependency: a lent GPU machine may have its own torch and no package index.
+gpu-check:
+	$(or $(wildcard $(BIN)/python),python3) scripts/gpu_check.py $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf _build vendor .ruff_cache .mypy_cache

@@ -13,6 +13,7 @@ is the one place where a notebook picks a size.
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
@@ -25,6 +26,9 @@ import torch
 
 PROFILES: tuple[str, ...] = ("smoke", "standard", "full")
 PROFILE_ENV = "GAN_BOOK_PROFILE"
+#: When set, :meth:`CostEstimate.report` also appends its estimate, one JSON line, to this file (the GPU
+#: check reads it to skip a notebook that would not fit its time budget).
+COST_FILE_ENV = "GAN_BOOK_COST_FILE"
 
 T = TypeVar("T")
 
@@ -184,5 +188,9 @@ class CostEstimate:
             lines.append(f"  That is more than {format_seconds(self.limit_s)} here; "
                          f"set {PROFILE_ENV}=standard (or smoke) for a shorter run.")
         text = "\n".join(lines)
-        print(text)
+        print(text, flush=True)
+        if os.environ.get(COST_FILE_ENV):
+            with open(os.environ[COST_FILE_ENV], "a", encoding="utf-8") as f:
+                f.write(json.dumps({"profile": get_profile(), "device": str(device), "total_s": self.total_s,
+                                    "parts": self.parts}) + "\n")
         return text

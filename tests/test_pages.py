@@ -3,7 +3,7 @@
 A number a page shows that comes from running code (a trained model's score, a timing, a quadrature
 result) must be pasted from the executed notebook with myst-nb glue, so that the page cannot
 disagree with its own build on any machine or in any profile. This test reads the chapter sources
-(``book/ch*.md``) and flags every *typed measured-looking number* by the rule below. Published
+(``book/*.md`` but the generated API reference and bibliography) and flags every *typed measured-looking number* by the rule below. Published
 numbers stay typed, with their ``{cite}``.
 
 The rule. Removed first: fenced code and maths blocks (and the options of any directive), ``$$``
@@ -14,7 +14,7 @@ headings. Sentences containing a ``{cite}`` are then exempt (they quote a paper)
 (``2e-4``, ``3 × 10⁻²``), a percentage (``98%``), a value with ``±``, or a count ``N of M`` /
 ``N/M``; a decimal right after a cross-reference word (Section, §, Chapter, Figure, Table,
 Theorem, ...) is a section number, not a measurement. Protocol constants that a page may still
-type are listed, each with its reason, in :data:`ALLOWED`, at most 10 over all chapter pages.
+type are listed, each with its reason, in :data:`ALLOWED`, at most 10 over all pages.
 """
 from __future__ import annotations
 
@@ -26,6 +26,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "book").glob("ch*.md"))
+# The rule holds on every page of prose; the API reference and the bibliography are generated.
+PAGES = sorted(p for p in (ROOT / "book").glob("*.md") if p.stem not in {"api", "bibliography"})
 
 #: (page, token) -> why this typed number is a protocol constant, not a measurement. At most 10.
 ALLOWED: dict[tuple[str, str], str] = {}
@@ -125,13 +127,13 @@ def typed_numbers(text: str) -> list[tuple[int, str, str]]:
 
 
 def page_counts() -> dict[str, int]:
-    return {page.name: len(typed_numbers(page.read_text(encoding="utf-8"))) for page in CHAPTERS}
+    return {page.name: len(typed_numbers(page.read_text(encoding="utf-8"))) for page in PAGES}
 
 
-def test_no_typed_measured_numbers_on_chapter_pages():
+def test_no_typed_measured_numbers_on_the_pages():
     assert len(ALLOWED) <= MAX_ALLOWED, f"{len(ALLOWED)} allowed typed constants, at most {MAX_ALLOWED}"
     offenders = []
-    for page in CHAPTERS:
+    for page in PAGES:
         for line, token, sentence in typed_numbers(page.read_text(encoding="utf-8")):
             if (page.name, token) not in ALLOWED:
                 offenders.append(f"book/{page.name}:{line}: {token!r} in: {sentence[:140]}")
@@ -141,8 +143,8 @@ def test_no_typed_measured_numbers_on_chapter_pages():
     )
 
 
-@pytest.mark.parametrize("page", CHAPTERS, ids=lambda p: p.stem)
-def test_each_chapter_page_says_which_profile_built_it(page):
+@pytest.mark.parametrize("page", CHAPTERS + [ROOT / "book" / "errata.md"], ids=lambda p: p.stem)
+def test_each_page_with_a_notebook_says_which_profile_built_it(page):
     text = page.read_text(encoding="utf-8")
     assert re.search(r"\{glue:text\}`\.\./notebooks/[\w.]+\.ipynb::profile:s`", text), (
         f"{page.name} must paste its notebook's profile: {{glue:text}}`../notebooks/<nb>.ipynb::profile:s`")

@@ -81,6 +81,24 @@ def quote(key: str, value: Any) -> Any:
     return plain
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def scientific(value: float, digits: int = 2) -> str:
+    """A number as text in scientific notation for a page: ``4.5e-05 -> '4.5 × 10⁻⁵'`` (``digits`` significant).
+
+    Glue the string (``quote("grad", scientific(g))``, pasted with ``:s``): myst-nb's format specs
+    cannot write a power of ten.
+    """
+    value = float(_plain(value))
+    if digits < 1:
+        raise ValueError(f"need at least one significant digit, got {digits}")
+    if value == 0:
+        return "0"
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    return f"{mantissa} × 10" + str(int(exponent)).translate(_SUPERSCRIPT)
+
+
 def quote_profile(device: torch.device | None = None) -> str:
     """Glue ``profile`` (e.g. ``standard``) and ``built_on`` (e.g. ``cpu``) for the page's "built with" line."""
     profile = get_profile()

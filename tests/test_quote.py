@@ -7,7 +7,7 @@ import pytest
 import torch
 from myst_nb.ext.glue import extract_glue_data
 
-from gan_utils.pages import _plain, format_table, quote
+from gan_utils.pages import _plain, format_table, quote, scientific
 
 pytestmark = pytest.mark.slow  # starts a Jupyter kernel
 
@@ -22,6 +22,13 @@ def test_plain_values():
         _plain(float("nan"))
     with pytest.raises(TypeError, match="number or a string"):
         _plain([1, 2])
+
+
+@pytest.mark.parametrize("value,digits,text", [
+    (4.5e-5, 2, "4.5 × 10⁻⁵"), (1.2e-94, 1, "1 × 10⁻⁹⁴"), (-3.14159e3, 3, "-3.14 × 10³"), (0.0, 2, "0"),
+    (2.4e-21, 2, "2.4 × 10⁻²¹")])
+def test_scientific(value, digits, text):
+    assert scientific(value, digits) == text
 
 
 def test_quote_outside_ipython_returns_the_value():

@@ -1,11 +1,10 @@
-"""Chapter pages quote measured numbers from their notebooks; they never type them.
+"""The book's pages quote measured numbers from their notebooks; they never type them.
 
 A number a page shows that comes from running code (a trained model's score, a timing, a quadrature
 result) must be pasted from the executed notebook with myst-nb glue, so that the page cannot
-disagree with its own build on any machine or in any profile. This test reads the chapter sources
+disagree with its own build on any machine or in any profile. This test reads the page sources
 (``book/*.md`` but the generated API reference and bibliography) and flags every *typed
-measured-looking number* by the rule below. Published
-numbers stay typed, with their ``{cite}``.
+measured-looking number* by the rule below. Published numbers stay typed, with their ``{cite}``.
 
 The rule. Removed first: fenced code and maths blocks (and the options of any directive), ``$$``
 display maths, inline ``$...$`` maths, inline code and every role's content (so ``{glue:text}``

@@ -185,8 +185,11 @@ class CostEstimate:
         for label, per, units in self.parts:
             lines.append(f"  {label}: {units} x {per * 1e3:.2f} ms = {format_seconds(per * units)}")
         if self.total_s > self.limit_s:
-            lines.append(f"  That is more than {format_seconds(self.limit_s)} here; "
-                         f"set {PROFILE_ENV}=standard (or smoke) for a shorter run.")
+            smaller = PROFILES[: PROFILES.index(get_profile())]
+            hint = (f"set {PROFILE_ENV}={' or '.join(reversed(smaller))} for a shorter run" if smaller
+                    else "this is already the smallest profile")
+            lines.append(f"  That is more than {format_seconds(self.limit_s)} here; {hint} "
+                         f"({PROFILE_ENV}=smoke runs the same code in seconds but shows no phenomenon).")
         text = "\n".join(lines)
         print(text, flush=True)
         if os.environ.get(COST_FILE_ENV):

@@ -80,7 +80,9 @@ def test_cost_estimate_sums_parts_and_warns_over_the_limit(monkeypatch, capsys):
     assert "profile 'standard' on cpu" in text and "about 50 s" in text and "more than" not in text
     assert capsys.readouterr().out.strip() == text
     cost.add("big", 1.0, 700)
-    assert "more than 10 min 00 s" in cost.report()
+    assert "more than 10 min 00 s" in cost.report() and "=smoke for a shorter run" in cost.report()
+    monkeypatch.setenv("GAN_BOOK_PROFILE", "full")
+    assert "=standard or smoke for a shorter run" in cost.report()
     with pytest.raises(ValueError, match="non-negative"):
         cost.add("bad", -1.0, 3)
 

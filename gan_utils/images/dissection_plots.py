@@ -42,19 +42,33 @@ def plot_unit_masks(images: torch.Tensor, unit_maps: torch.Tensor, thresholds: S
     return finish(fig, "unit mask (green) vs concept mask (red outline), 28 x 28 pixels", fontsize=10)
 
 
-def plot_best_iou(best: Mapping[str, Mapping[str, float]], title: str = "best unit per concept") -> plt.Figure:
-    """Grouped bars: for each concept, the best unit's IoU in each layer. best = {layer: {concept: IoU}}."""
+def plot_best_iou(best: Mapping[str, Mapping[str, float]], title: str = "best unit per concept",
+                  shares: Mapping[str, float] | None = None) -> plt.Figure:
+    """Grouped bars: for each concept, the best unit's IoU in each layer. best = {layer: {concept: IoU}}.
+
+    ``shares`` = {concept: share of the pixels} marks each concept's chance bound (an independent mask
+    reaches at most the concept's share, eq. ``eq-ch10-chance``) with a black tick across its bars.
+    """
     layers = list(best)
     if not layers:
         raise ValueError("need at least one layer")
     concepts = list(best[layers[0]])
+    missing = sorted(set(concepts) - set(shares)) if shares is not None else []
+    if missing:
+        raise ValueError(f"shares lacks concepts {missing}")
     x = np.arange(len(concepts))
     width = 0.8 / len(layers)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.6 * len(concepts) + 1.5), 3.6))
     for i, layer in enumerate(layers):
         ax.bar(x + (i - (len(layers) - 1) / 2) * width, [best[layer][c] for c in concepts], width, label=layer)
+    if shares is not None:
+        ax.hlines([shares[c] for c in concepts], x - 0.45, x + 0.45, colors="black", lw=1.5,
+                  label="chance bound (share of pixels)")
+    top = max(max(best[layer][c] for c in concepts) for layer in layers)
+    if shares is not None:
+        top = max(top, max(shares[c] for c in concepts))
     ax.set_xticks(x, concepts, rotation=40, ha="right")
-    ax.set(ylabel="IoU (evaluation set)", title=title, ylim=(0, 1))
+    ax.set(ylabel="IoU (evaluation set)", title=title, ylim=(0, min(1.0, 1.2 * top + 0.02)))
     ax.legend(title="layer")
     return finish(fig)
 

@@ -104,3 +104,28 @@ def plot_birthday(results: Mapping[str, BirthdayResult], support_note: str = "")
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.legend(fontsize=9)
     return finish(fig)
+
+
+def plot_final_samples(samples: Mapping[str, Mapping[str, torch.Tensor]], means: Mapping[str, torch.Tensor],
+                       lims: Mapping[str, float]) -> plt.Figure:
+    """Rows: benchmarks; columns: methods. Each method's generated samples at the end of training (green
+    dots, KDE contours) over the data means (black crosses); ``lims[benchmark]`` is the half-width shown."""
+    rows = list(samples)
+    cols = list(dict.fromkeys(m for r in rows for m in samples[r]))
+    fig, axes = plt.subplots(len(rows), len(cols), figsize=(1.9 * len(cols), 2.05 * len(rows)), squeeze=False)
+    for r, bench in enumerate(rows):
+        mu = torch.as_tensor(means[bench]).cpu().numpy()
+        for c, method in enumerate(cols):
+            ax = axes[r, c]
+            if method not in samples[bench]:
+                ax.set_axis_off()
+                continue
+            _scatter_kde(ax, torch.as_tensor(samples[bench][method]).cpu().numpy(), mu, lims[bench])
+            ax.tick_params(labelsize=6)
+            if r == 0:
+                ax.set_title(method, fontsize=9)
+            if c == 0:
+                ax.set_ylabel(f"{bench}\n$x_2$", fontsize=9)
+            if r == len(rows) - 1:
+                ax.set_xlabel("$x_1$", fontsize=9)
+    return finish(fig)

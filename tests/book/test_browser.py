@@ -33,7 +33,7 @@ PAGES = [
     ("notebooks/ch04_global_optimum_jsd.html", 40, 5),
     ("book/ch05_saturation_nonsaturating.html", 40, 5),
     ("notebooks/ch05_saturation_nonsaturating.html", 10, 7),
-    ("book/ch06_mode_collapse.html", 100, 0),
+    ("book/ch06_mode_collapse.html", 100, 6),
     ("notebooks/ch06_mode_collapse.html", 30, 4),
     ("notebooks/ch06_mode_collapse_mnist.html", 8, 4),
     ("book/ch07_dcgan.html", 150, 5),

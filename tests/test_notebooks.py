@@ -74,9 +74,19 @@ def test_notebook_setup_cell(path: Path):
         f"{path.name}: the setup cell must install only on Colab"
     urls = re.findall(r'REPO_URL\s*=\s*["\']([^"\']+)["\']', src)
     assert urls == [repo_url], f"{path.name}: REPO_URL {urls} differs from _config.yml's {repo_url}"
-    for needed in ("get_device(", "describe_runtime(", "seed_everything("):
+    for needed in ("get_device(", "describe_runtime(", "seed_everything(", "quote_profile("):
         assert needed in src, f"{path.name}: the setup cell must call {needed}...)"
     assert nb["metadata"].get("kernelspec", {}).get("name") == "python3", f"{path.name}: kernel must be python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_prints_its_cost_estimate_early(path: Path):
+    """One cell reports CostEstimate (tagged nondeterministic: it prints timings), in the first third."""
+    code = [c for c in _load(path)["cells"] if c["cell_type"] == "code"]
+    cost = [i for i, c in enumerate(code) if "CostEstimate(" in _source(c) and ".report()" in _source(c)]
+    assert len(cost) == 1, f"{path.name}: {len(cost)} cost-estimate cells, want 1"
+    assert "nondeterministic" in code[cost[0]].get("metadata", {}).get("tags", []), path.name
+    assert cost[0] < max(3, len(code) // 3), f"{path.name}: the cost estimate comes at code cell {cost[0]}"
 
 
 def test_toc_lists_existing_files_and_every_notebook():

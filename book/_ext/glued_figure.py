@@ -40,7 +40,6 @@ class GluedFigure(SphinxDirective):
             figure["width"] = self.options["width"]
         self.set_source_info(figure)
         if "name" in self.options:
-            self.options["name"] = self.options["name"]
             self.add_name(figure)
         if self.content:
             holder = nodes.Element()

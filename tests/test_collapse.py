@@ -114,7 +114,7 @@ def test_unrolled_gan_matches_a_plain_reference_loop():
             opt_d.zero_grad()
             loss_d.backward()
             opt_d.step()
-        params = unrolled_d_params(D_ref, opt_d, G_ref, sample, cfg, K, rng, torch.device("cpu"))
+        params = unrolled_d_params(D_ref, opt_d, _draw(G_ref, sample, 16, rng), K)
         fake = G_ref(torch.randn(16, 2, generator=rng))
         loss_g = losses.g_loss_nonsaturating(functional_call(D_ref, params, (fake,)))
         opt_g.zero_grad()
@@ -129,6 +129,14 @@ def test_unrolled_gan_matches_a_plain_reference_loop():
     G0, D0, _ = _unrolled_setup()
     train_unrolled_gan(G0, D0, sample, cfg, "cpu", 0, progress=False)
     assert not all(torch.equal(a, b) for a, b in zip(G.parameters(), G0.parameters()))
+
+
+def _draw(G, sample, n, rng):
+    """The look-ahead batches of :func:`unrolled_discriminator`: a real batch, then G(z), from one generator."""
+    def draw():
+        real = sample(n, rng)
+        return real, G(sample_noise(n, (2,), "cpu", rng))
+    return draw
 
 
 def _adam_steps_match_unrolled(D, opt, G, sample, params, steps, seed):
@@ -155,7 +163,7 @@ def test_unrolled_d_params_continue_torch_adam_for_k_steps():
     warm.backward()
     opt.step()
     cfg = TrainConfig(steps=1, z_shape=(2,), batch_size=16)
-    params = unrolled_d_params(D, opt, G, sample, cfg, 3, torch.Generator().manual_seed(3), torch.device("cpu"))
+    params = unrolled_d_params(D, opt, _draw(G, sample, 16, torch.Generator().manual_seed(3)), 3)
     _adam_steps_match_unrolled(D, opt, G, sample, params, 3, seed=3)
 
 
@@ -169,7 +177,7 @@ def test_unrolled_step_matches_torch_adam_and_is_differentiable():
         return torch.randn(n, 2, generator=g)
 
     rng = torch.Generator().manual_seed(3)
-    params = unrolled_d_params(D, opt, G, sample, cfg, 1, rng, torch.device("cpu"))
+    params = unrolled_d_params(D, opt, _draw(G, sample, 16, rng), 1)
     _adam_steps_match_unrolled(D, opt, G, sample, params, 1, seed=3)  # the same step by torch.optim.Adam
     # the unrolled parameters depend on G: a generator loss through them has a non-zero G gradient
     out = functional_call(D, params, (G(torch.randn(16, 2)),))

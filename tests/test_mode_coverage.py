@@ -2,7 +2,10 @@
 import math
 
 import numpy as np
+import pytest
 import torch
+
+from gan_utils.ensemble import member_state
 
 from gan_utils.data import grid, ring, ring_means
 from gan_utils.dynamics.mode_coverage import (
@@ -11,7 +14,12 @@ from gan_utils.dynamics.mode_coverage import (
     PUBLISHED,
     ModeCoverage,
     distinct_points,
-    make_pair,
+    PROTOCOL,
+    BenchmarkProtocol,
+    balanced_floor,
+    make_ensemble_pair,
+    packing_degree,
+    train_benchmark,
     mean_se,
     results_table,
 )
@@ -72,9 +80,63 @@ def test_mean_se_and_table():
     assert "GAN (published)" in text and "3.0 ± 0.0" in text
 
 
-def test_make_pair_shapes():
+# PyTorch's default initialisation: with the protocol's N(0, 0.02^2) the gradients start tiny, and Adam, which
+# divides by their root mean square, turns float32 rounding into visible differences in the Unrolled GAN's
+# look-ahead (in float64 a member and its lone run agree to 1e-8 there too)
+SMALL = BenchmarkProtocol(hidden_g=(8, 8), hidden_d=(8,), packs_per_batch=12, steps=6, seeds=3, n_eval=50, lr=1e-3,
+                          init_std=None)
+
+
+def test_ensemble_pair_shapes_and_packing():
     for m in METHODS:
-        G, D = make_pair(m, 2, (8,), (8,))
-        assert G(torch.randn(12, 2)).shape == (12, 2)
-        out = D(torch.randn(12, 2))
-        assert out.shape[0] in (12, 6, 4, 3) and out.shape[1] == 1
+        G, D = make_ensemble_pair(m, SMALL, [0, 1])
+        assert G(torch.randn(2, 12, 2)).shape == (2, 12, 2)
+        assert D(torch.randn(2, 12, 2)).shape == (2, 12 // packing_degree(m), 1)
+        assert SMALL.batch_size(m) == 12 * packing_degree(m)  # packs per batch constant across PacGANm
+    with pytest.raises(ValueError, match="unknown method"):
+        packing_degree("PacGAN9")
+
+
+def test_the_protocol_defaults_are_the_released_code():
+    p = PROTOCOL
+    assert (p.hidden_g, p.hidden_d, p.d_activation, p.maxout_pieces) == ((400,) * 4, (200,) * 3, "maxout", 5)
+    assert (p.g_batchnorm, p.g_hidden_bias, p.init_std, p.lr, p.betas) == (True, False, 0.02, 1e-4, (0.8, 0.999))
+    assert (p.packs_per_batch, p.steps, p.seeds, p.z_dim, p.n_eval) == (100, 400_000, 10, 2, 2500)
+    G, D = make_ensemble_pair("PacGAN2", p, [0])
+    assert sum(t.numel() for t in G.parameters()) == 2 * 400 + 3 * 400 * 400 + 4 * 2 * 400 + 400 * 2 + 2
+    assert D(torch.randn(1, 400, 2)).shape == (1, 200, 1)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_each_method_trains_a_member_like_the_same_seed_alone(method):
+    """Seed 5 in an ensemble of three ends with the weights it reaches alone (float tolerance)."""
+    many, alone = (train_benchmark(method, BENCHMARKS["ring"], SMALL, seeds, snapshot_steps=[0, SMALL.steps])
+                   for seeds in ([2, 5, 9], [5]))
+    assert len(many.scores) == 3 and len(alone.scores) == 1
+    assert [s for s, _ in many.curve] == [0, SMALL.steps]
+    for (_, x_many), (_, x_alone) in zip(many.snapshots, alone.snapshots):
+        np.testing.assert_allclose(x_many[1], x_alone[0], rtol=1e-4, atol=1e-5)
+    assert not np.allclose(many.snapshots[-1][1][1], many.snapshots[0][1][1])  # training moved the samples
+
+
+def test_member_weights_after_training_match_alone():
+    from gan_utils.ensemble import train_ensemble
+    cfg = SMALL.train_config("MBStd")
+    nets = []
+    for seeds in ([2, 5, 9], [5]):
+        G, D = make_ensemble_pair("MBStd", SMALL, seeds)
+        train_ensemble(G, D, BENCHMARKS["grid"].sampler(), cfg, "cpu", progress=False)
+        nets.append((G, D))
+    for a, b in zip(nets[0], nets[1]):
+        sa, sb = member_state(a, 1), member_state(b, 0)
+        for k in sa:
+            torch.testing.assert_close(sa[k], sb[k], rtol=1e-4, atol=1e-5, msg=k)
+
+
+def test_balanced_floor_matches_the_occupancy_formula():
+    modes, kl = balanced_floor(42, 25, trials=4000)
+    assert abs(modes - 25 * (1 - (1 - 1 / 25) ** 42)) < 0.1
+    assert 0.2 < kl < 0.45  # about (K - 1) / (2 n) = 0.29, larger for so few samples
+    modes, kl = balanced_floor(2500, 8)
+    assert modes == 8 and kl < 0.005
+    assert balanced_floor(0, 8) == (0.0, float("inf"))

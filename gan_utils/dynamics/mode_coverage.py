@@ -21,11 +21,12 @@ import numpy as np
 import torch
 
 from gan_utils.data import ToyData, grid_means, ring_means, sample_mixture
-from gan_utils.dynamics.minibatch_std import MinibatchStdDiscriminator
+from gan_utils.dynamics.minibatch_std import EnsembleMinibatchStdDiscriminator
 from gan_utils.dynamics.pacgan import PackedDiscriminator
-from gan_utils.dynamics.unrolled import train_unrolled_gan
-from gan_utils.models import MLP, MLPConfig, generate, mlp_discriminator, mlp_generator
-from gan_utils.train import train_gan
+from gan_utils.dynamics.unrolled import unrolled_ensemble_discriminator
+from gan_utils.ensemble import EnsembleMLP, EnsembleMLPConfig, EnsembleState, ensemble_generate, train_ensemble
+from gan_utils.models import generate
+from gan_utils.train import TrainConfig
 
 N_EVAL = 2500  # samples per evaluation in the protocol
 THRESHOLD = 3.0  # high quality: within 3 standard deviations of the nearest mean
@@ -158,47 +159,165 @@ def results_table(results: dict[str, list[ModeCoverage]],
 
 
 # -------------------------------------------------------------------------------------------------
-# One training run of a named method on a benchmark (the same G and the same D widths for every method)
+# The training protocol, and every method trained as a batched ensemble of seeds
 # -------------------------------------------------------------------------------------------------
-METHODS = ("GAN", "Unrolled5", "Unrolled10", "PacGAN2", "PacGAN3", "PacGAN4", "MBStd")
+METHODS = ("GAN", "Unrolled5", "PacGAN2", "PacGAN3", "PacGAN4", "MBStd")
 
 
-def make_pair(method: str, z_dim: int, hidden_g: tuple[int, ...], hidden_d: tuple[int, ...],
-              activation: str = "relu") -> tuple[torch.nn.Module, torch.nn.Module]:
-    """G and D for ``method``: PacGANm widens only D's input layer to 2m inputs, MBStd adds one feature."""
+@dataclass(frozen=True)
+class BenchmarkProtocol:
+    """How a method is trained on the ring or the grid. The defaults are the released code of Lin et al.
+    (github.com/fjxmlzn/PacGAN, ``synthetic_data_experiments/2D*_GAN&PacGAN/config.py`` and
+    ``pacgan_task.py``): G has four hidden layers of 400 ReLU units with BatchNorm (population
+    statistics updated with momentum 0.05, used when sampling) and no biases except the output's,
+    z ~ N(0, I_2); D has three maxout layers of 200 units with 5 pieces and a linear output; weights
+    N(0, 0.02^2), biases 0; Adam with learning rate 1e-4 and beta_1 = 0.8 (beta_2 = 0.999, the default of
+    the Blocks library they used) for both players; a batch of 100 *packs* (PacGANm draws 100 m real and
+    100 m generated points); 400 epochs of a 100,000-point training set (400,000 steps); 10 runs.
+    :data:`FIXED_DEVIATIONS` lists what this book's code does differently in every profile.
+    """
+
+    hidden_g: tuple[int, ...] = (400, 400, 400, 400)
+    g_batchnorm: bool = True
+    g_hidden_bias: bool = False
+    hidden_d: tuple[int, ...] = (200, 200, 200)
+    d_activation: str = "maxout"
+    maxout_pieces: int = 5
+    init_std: float | None = 0.02
+    bn_momentum: float = 0.05
+    lr: float = 1e-4
+    betas: tuple[float, float] = (0.8, 0.999)
+    packs_per_batch: int = 100
+    steps: int = 400_000
+    seeds: int = 10
+    z_dim: int = 2
+    n_eval: int = N_EVAL
+    mbstd_group: int = 4
+    lr_decay_from: float | None = None  # fraction of the steps after which both learning rates decay linearly (None: constant)
+
+    def __post_init__(self) -> None:
+        for name in ("hidden_g", "hidden_d", "betas"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.steps < 1 or self.seeds < 1 or self.packs_per_batch < 4 or self.n_eval < 1:
+            raise ValueError(f"need steps, seeds, n_eval >= 1 and packs_per_batch >= 4: {self}")
+
+    def batch_size(self, method: str) -> int:
+        """Samples per batch: ``packs_per_batch`` times the packing degree (1 for the unpacked methods)."""
+        return self.packs_per_batch * packing_degree(method)
+
+    def train_config(self, method: str) -> TrainConfig:
+        decay = None if self.lr_decay_from is None else int(self.lr_decay_from * self.steps)
+        return TrainConfig(steps=self.steps, z_shape=(self.z_dim,), batch_size=self.batch_size(method),
+                           lr_g=self.lr, lr_d=self.lr, betas=self.betas, lr_decay_from=decay)
+
+
+#: The released protocol (:class:`BenchmarkProtocol`'s defaults).
+PROTOCOL = BenchmarkProtocol()
+
+#: What the book's code does differently from the released code in every profile (setting, released code, here).
+FIXED_DEVIATIONS: tuple[tuple[str, str, str], ...] = (
+    ("updates", "simultaneous: D and G step from the same batch (the ALI algorithm)",
+     "alternating (Algorithm 1, k = 1): D steps, then G steps on fresh noise"),
+    ("training data", "a fixed set of 100,000 points (packs), shuffled each epoch",
+     "fresh draws from the mixture at every step"),
+    ("G's BatchNorm with packing", "statistics of each pack slot's 100 samples",
+     "statistics of all 100 m samples of the batch"),
+    ("evaluation noise", "2,500 codes from one fixed Theano stream", "2,500 codes from one fixed PyTorch stream"),
+)
+
+
+def packing_degree(method: str) -> int:
+    """m of PacGANm; 1 for every other method."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
-    G = mlp_generator(z_dim, 2, hidden_g, activation)
+    return int(method[len("PacGAN"):]) if method.startswith("PacGAN") else 1
+
+
+def make_ensemble_pair(method: str, protocol: BenchmarkProtocol, seeds: Sequence[int]
+                       ) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """Batched G and D of ``method`` for the members ``seeds`` (:mod:`gan_utils.ensemble`). PacGANm widens
+    only D's input layer to 2m inputs; MBStd adds one input to D's output layer."""
+    m = packing_degree(method)
+    p = protocol
+    G = EnsembleMLP(EnsembleMLPConfig(p.z_dim, 2, p.hidden_g, "relu", batchnorm=p.g_batchnorm,
+                                      bn_momentum=p.bn_momentum, hidden_bias=p.g_hidden_bias,
+                                      init_std=p.init_std), seeds)
+    d_cfg = EnsembleMLPConfig(2 * m, 1, p.hidden_d, p.d_activation, maxout_pieces=p.maxout_pieces,
+                              init_std=p.init_std, head_extra=1 if method == "MBStd" else 0)
     D: torch.nn.Module
-    if method.startswith("PacGAN"):
-        m = int(method[-1])
-        D = PackedDiscriminator(MLP(MLPConfig(2 * m, 1, hidden_d, activation)), m)
-    elif method == "MBStd":
-        D = MinibatchStdDiscriminator(2, hidden_d, activation)
+    if method == "MBStd":
+        D = EnsembleMinibatchStdDiscriminator(d_cfg, seeds, p.mbstd_group)
+    elif m > 1:
+        D = PackedDiscriminator(EnsembleMLP(d_cfg, seeds), m, batch_dim=1)
     else:
-        D = mlp_discriminator(2, hidden_d, activation)
+        D = EnsembleMLP(d_cfg, seeds)
     return G, D
 
 
-def train_method(method: str, benchmark: Benchmark, config, hidden_g: tuple[int, ...], hidden_d: tuple[int, ...],
-                 device: torch.device | str = "cpu", snapshot_every: int = 0, snapshot_n: int = 1000):
-    """Train ``method`` on ``benchmark`` with ``config`` (a :class:`gan_utils.train.TrainConfig`; its
-    seed also initialises the networks) and score it. Returns (ModeCoverage, snapshots, G) where
-    snapshots is a list of (step, samples) taken every ``snapshot_every`` steps (none if 0)."""
-    torch.manual_seed(config.seed)
-    z_dim = config.z_shape[0]
-    G, D = make_pair(method, z_dim, hidden_g, hidden_d)
-    snaps: list[tuple[int, torch.Tensor]] = []
+class EnsembleRun(NamedTuple):
+    scores: list[ModeCoverage]  # one per seed, at the end
+    curve: list[tuple[int, list[ModeCoverage]]]  # (step, scores per seed) at the snapshot steps
+    snapshots: list[tuple[int, np.ndarray]]  # (step, samples (S, snapshot_n, 2)) at the snapshot steps
+    seconds: float  # wall time of training and scoring
 
-    def snap(state) -> None:
-        if snapshot_every and state.step % snapshot_every == 0:
-            rng = torch.Generator(device=device).manual_seed(777)
-            z = torch.randn(snapshot_n, z_dim, generator=rng, device=device)
-            snaps.append((state.step, generate(state.G, z, batch_size=None).cpu()))
 
+def eval_noise(n: int, z_dim: int, seed: int = 12345, device: torch.device | str = "cpu") -> torch.Tensor:
+    """The fixed evaluation codes (n, z_dim): every run of every method is scored on the same z."""
+    return torch.randn(n, z_dim, generator=torch.Generator(device=device).manual_seed(seed), device=device)
+
+
+def train_benchmark(method: str, benchmark: Benchmark, protocol: BenchmarkProtocol, seeds: Sequence[int],
+                    device: torch.device | str = "cpu", snapshot_steps: Sequence[int] = (), snapshot_n: int = 500,
+                    progress: bool = False) -> EnsembleRun:
+    """Train ``method`` on ``benchmark`` for every seed at once (one batched model, :func:`gan_utils.ensemble.train_ensemble`)
+    under ``protocol``, and score each member on ``protocol.n_eval`` samples (the same codes for all).
+    At each of ``snapshot_steps`` the members are scored too and ``snapshot_n`` of their samples kept."""
+    import time
+
+    t0 = time.perf_counter()
+    G, D = make_ensemble_pair(method, protocol, seeds)
+    z = eval_noise(protocol.n_eval, protocol.z_dim, device=device)
+    wanted = set(snapshot_steps)
+    curve: list[tuple[int, list[ModeCoverage]]] = []
+    snaps: list[tuple[int, np.ndarray]] = []
+
+    def score_members() -> tuple[list[ModeCoverage], np.ndarray]:
+        x = ensemble_generate(G, z).cpu()
+        return [benchmark.score(xs) for xs in x], x[:, :snapshot_n].numpy()
+
+    def snap(state: EnsembleState) -> None:
+        if state.step in wanted:
+            scores, x = score_members()
+            curve.append((state.step, scores))
+            snaps.append((state.step, x))
+
+    if 0 in wanted:
+        G.to(device)
+        scores0, x0 = score_members()
+        curve.append((0, scores0))
+        snaps.append((0, x0))
+    config = protocol.train_config(method)
+    d_for_g = None
     if method.startswith("Unrolled"):
-        train_unrolled_gan(G, D, benchmark.sampler(), config, device, int(method[len("Unrolled"):]),
-                           callbacks=[snap], progress=False)
-    else:
-        train_gan(G, D, benchmark.sampler(), config, device, callbacks=[snap], progress=False)
-    return score_generator(G, benchmark, z_dim, device=device), snaps, G
+        k = int(method[len("Unrolled"):])
+        d_for_g = lambda state: unrolled_ensemble_discriminator(state, benchmark.sampler(), k)  # noqa: E731
+    train_ensemble(G, D, benchmark.sampler(), config, device, callbacks=[snap], progress=progress,
+                   d_for_g=d_for_g, desc=f"{method} on the {benchmark.name}")
+    final, _ = score_members()
+    return EnsembleRun(final, curve, snaps, time.perf_counter() - t0)
+
+
+def balanced_floor(n_high_quality: float, modes: int, trials: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """What a perfectly balanced generator scores with the same number of high-quality samples: the
+    mean number of modes captured and the mean reverse KL when ``round(n_high_quality)`` samples fall
+    uniformly on ``modes`` modes (Monte Carlo over ``trials`` draws). Modes: K (1 - (1 - 1/K)^n) in
+    expectation; the KL is the plug-in estimate's bias, about (K - 1) / (2 n) for large n."""
+    n = int(round(n_high_quality))
+    if n < 1:
+        return 0.0, float("inf")
+    rng = np.random.default_rng(seed)
+    counts = rng.multinomial(n, np.full(modes, 1 / modes), size=trials)
+    q = counts / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = np.where(q > 0, q * np.log(q * modes), 0.0).sum(axis=1)
+    return float((counts > 0).sum(axis=1).mean()), float(kl.mean())

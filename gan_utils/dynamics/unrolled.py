@@ -13,24 +13,27 @@ The other two remedies of that section are :mod:`gan_utils.dynamics.pacgan` and
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Callable, Iterable
 
 import torch
 from torch import nn
 from torch.func import functional_call
 
 from gan_utils import losses
+from gan_utils.ensemble import EnsembleState
 from gan_utils.step import Module
 from gan_utils.train import Callback, History, RealSampler, TrainConfig, TrainState, sample_noise, train_gan
 
 
-def unrolled_d_params(D: nn.Module, opt_d: torch.optim.Optimizer, G: nn.Module, sample_real: RealSampler,
-                      config: TrainConfig, steps: int, rng: torch.Generator, device: torch.device
+def unrolled_d_params(D: nn.Module, opt_d: torch.optim.Optimizer, draw_batch: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+                      steps: int, d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = losses.d_loss
                       ) -> dict[str, torch.Tensor]:
     """theta_D^K: K differentiable Adam steps on D's loss from the current parameters (eq. ``eq-ch06-unrolled``).
 
-    The fakes of every step are G(z) with G's graph kept, and each step's gradient is taken with
-    ``create_graph=True``, so the returned parameters are differentiable functions of G's parameters.
+    ``draw_batch()`` returns (real, fake) for one step, the fakes G(z) with G's graph kept; each step's
+    gradient is taken with ``create_graph=True``, so the returned parameters are differentiable
+    functions of G's parameters. ``d_loss(real_logits, fake_logits)``: D's loss (a batched ensemble
+    passes the sum over members).
     """
     lr = opt_d.param_groups[0]["lr"]
     b1, b2 = opt_d.param_groups[0]["betas"]
@@ -44,10 +47,9 @@ def unrolled_d_params(D: nn.Module, opt_d: torch.optim.Optimizer, G: nn.Module, 
             (torch.zeros_like(p), torch.zeros_like(p), 0.0)
     buffers = dict(D.named_buffers())
     for _ in range(steps):
-        real = sample_real(config.batch_size, rng)
-        fake = G(sample_noise(config.batch_size, config.z_shape, device, rng))
+        real, fake = draw_batch()
         state = {**params, **buffers}
-        loss = losses.d_loss(functional_call(D, state, (real,)), functional_call(D, state, (fake,)))
+        loss = d_loss(functional_call(D, state, (real,)), functional_call(D, state, (fake,)))
         grads = torch.autograd.grad(loss, [params[n] for n in names], create_graph=True, allow_unused=True)
         new_params, new_moments = {}, {}
         for n, g in zip(names, grads):
@@ -65,12 +67,34 @@ def unrolled_d_params(D: nn.Module, opt_d: torch.optim.Optimizer, G: nn.Module, 
     return params
 
 
+def look_ahead(D: nn.Module, params: dict[str, torch.Tensor]) -> Module:
+    """D at the parameters ``params`` (with D's own buffers), as a function of samples."""
+    weights = {**params, **dict(D.named_buffers())}
+    return lambda x: functional_call(D, weights, (x,))
+
+
 def unrolled_discriminator(state: TrainState, sample_real: RealSampler, unroll_steps: int) -> Module:
-    """D at theta_D^K (:func:`unrolled_d_params`, K = ``unroll_steps``), as a function of samples, with D's buffers."""
-    params = unrolled_d_params(state.D, state.opt_d, state.G, sample_real, state.config, unroll_steps,
-                               state.rng, state.device)
-    weights = {**params, **dict(state.D.named_buffers())}
-    return lambda x: functional_call(state.D, weights, (x,))
+    """D at theta_D^K (:func:`unrolled_d_params`, K = ``unroll_steps``) for :func:`gan_utils.train.train_gan`:
+    each look-ahead step draws a real batch and G(z) from the run's generator."""
+    cfg, rng = state.config, state.rng
+
+    def draw() -> tuple[torch.Tensor, torch.Tensor]:
+        real = sample_real(cfg.batch_size, rng)
+        return real, state.G(sample_noise(cfg.batch_size, cfg.z_shape, state.device, rng))
+    return look_ahead(state.D, unrolled_d_params(state.D, state.opt_d, draw, unroll_steps))
+
+
+def unrolled_ensemble_discriminator(state: EnsembleState, sample_real: RealSampler, unroll_steps: int) -> Module:
+    """As :func:`unrolled_discriminator`, for a batched ensemble (:func:`gan_utils.ensemble.train_ensemble`):
+    each member's look-ahead batches come from its own stream, D's loss is the sum over members."""
+    S, cfg = len(state.seeds), state.config
+
+    def draw() -> tuple[torch.Tensor, torch.Tensor]:
+        real = state.sample_real(sample_real, cfg.batch_size)
+        return real, state.G(state.sample_noise(cfg.batch_size))
+    params = unrolled_d_params(state.D, state.opt_d, draw, unroll_steps,
+                               d_loss=lambda r, f: S * losses.d_loss(r, f))
+    return look_ahead(state.D, params)
 
 
 def train_unrolled_gan(G: nn.Module, D: nn.Module, sample_real: RealSampler, config: TrainConfig,

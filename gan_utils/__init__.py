@@ -6,7 +6,8 @@ own floor and the floors below (``tests/test_layout.py`` checks this from the im
 * **Core** (the modules directly in ``gan_utils``), used by every chapter: ``runtime`` (profile,
   device, seed), ``data`` (MNIST and the toy distributions), ``models`` (MLPs, the model registry,
   ``generate``), ``dcgan`` (the DCGAN of chapter 7), ``losses``, ``step`` (one iteration of
-  Algorithm 1), ``train`` (the harness around it), ``resume`` (a run checkpointed and resumed
+  Algorithm 1), ``train`` (the harness around it), ``ensemble`` (many seeds of a small network trained
+  at once as one batched network), ``resume`` (a run checkpointed and resumed
   bit-identically), ``fixed_opponent`` (one player trained against a fixed other), ``checkpoints``,
   ``distributed``, ``classifier`` and ``pretrained`` (the shipped networks), ``digit_metrics``
   (generated digits scored by the classifier), ``plotting`` (the style and the figures every

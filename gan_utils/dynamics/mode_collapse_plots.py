@@ -129,3 +129,28 @@ def plot_final_samples(samples: Mapping[str, Mapping[str, torch.Tensor]], means:
             if r == len(rows) - 1:
                 ax.set_xlabel("$x_1$", fontsize=9)
     return finish(fig)
+
+
+def plot_coverage_curves(curves: Mapping[str, Mapping[str, Sequence[tuple[int, Sequence]]]],
+                         n_modes: Mapping[str, int]) -> plt.Figure:
+    """Training curves of the 2-D benchmarks: for each benchmark (columns), the mean over seeds of the modes
+    captured (top) and of the high-quality share (bottom) at each scored step, one line per method.
+    ``curves[benchmark][method]`` is a list of (step, per-seed :class:`ModeCoverage` scores)."""
+    benches = list(curves)
+    fig, axes = plt.subplots(2, len(benches), figsize=(5.2 * len(benches), 6.0), squeeze=False, sharex="col")
+    for c, bench in enumerate(benches):
+        for i, (method, curve) in enumerate(curves[bench].items()):
+            steps = [s for s, _ in curve]
+            modes = [np.mean([r.modes_captured for r in scores]) for _, scores in curve]
+            hq = [np.mean([r.high_quality_fraction for r in scores]) for _, scores in curve]
+            style = dict(color=plt.get_cmap("tab10")(i % 10), marker="o", markersize=3, label=method,
+                         lw=2.2 if method == "GAN" else 1.4, ls="-" if method == "GAN" else "--")
+            axes[0, c].plot(steps, modes, **style)
+            axes[1, c].plot(steps, hq, **style)
+        axes[0, c].axhline(n_modes[bench], color="0.5", lw=0.8)
+        axes[0, c].set(title=f"{bench}: modes captured (of {n_modes[bench]})", ylabel="modes, mean over seeds",
+                       ylim=(0, n_modes[bench] + 1))
+        axes[1, c].set(title=f"{bench}: high-quality share", ylabel="share, mean over seeds", xlabel="generator step",
+                       ylim=(0, 1))
+        axes[0, c].legend(fontsize=8, loc="lower right")
+    return finish(fig)

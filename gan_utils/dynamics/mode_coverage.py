@@ -13,8 +13,12 @@ the mean +- standard error over seeds, and the published rows (:data:`PUBLISHED`
 """
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
@@ -224,6 +228,83 @@ FIXED_DEVIATIONS: tuple[tuple[str, str, str], ...] = (
      "statistics of all 100 m samples of the batch"),
     ("evaluation noise", "2,500 codes from one fixed Theano stream", "2,500 codes from one fixed PyTorch stream"),
 )
+
+
+#: The protocols of the book's profiles (the notebook picks its profile's; scripts/mode_collapse_2d.py any).
+#: ``full`` is the released code; the others keep its scoring and its optimiser family and shrink what the
+#: CPU cannot afford (see :func:`protocol_table`).
+PROTOCOLS: dict[str, BenchmarkProtocol] = {
+    "full": PROTOCOL,
+    "standard": BenchmarkProtocol(hidden_g=(64, 64, 64), hidden_d=(64, 64), lr=1.5e-3, lr_decay_from=0.3,
+                                  packs_per_batch=32, steps=10_000, seeds=5),
+    "smoke": BenchmarkProtocol(hidden_g=(16, 16), hidden_d=(16,), maxout_pieces=2, lr=1.5e-3, lr_decay_from=0.3,
+                               packs_per_batch=8, steps=30, seeds=2, n_eval=500),
+    "reference-cpu": BenchmarkProtocol(hidden_g=(64, 64, 64), hidden_d=(64, 64), lr=1.5e-3, lr_decay_from=0.3,
+                                       packs_per_batch=32, steps=20_000, seeds=10),
+}
+
+#: The shipped reference run (made by ``scripts/mode_collapse_2d.py``) and its pinned sha256.
+REFERENCE_PATH = Path(__file__).resolve().parents[1] / "assets" / "mode-collapse-2d-reference.json"
+REFERENCE_SHA256 = ""
+
+FIELD_LABELS = {
+    "hidden_g": "generator hidden layers", "g_batchnorm": "generator BatchNorm", "g_hidden_bias": "generator hidden biases",
+    "hidden_d": "discriminator hidden layers", "d_activation": "discriminator units", "maxout_pieces": "maxout pieces",
+    "init_std": "initial weights", "bn_momentum": "BatchNorm momentum", "lr": "Adam learning rate", "betas": "Adam betas",
+    "packs_per_batch": "packs per batch", "steps": "generator steps", "seeds": "runs (seeds)", "z_dim": "noise",
+    "n_eval": "samples scored", "mbstd_group": "minibatch-std group", "lr_decay_from": "learning-rate schedule",
+}
+
+
+def _field_text(name: str, value: object) -> str:
+    if name == "init_std":
+        return "PyTorch default" if value is None else f"N(0, {value}²)"
+    if name == "lr_decay_from":
+        return "constant" if value is None else f"linear decay to 0 after {100 * float(value):.0f}% of the steps"  # type: ignore[arg-type]
+    if name in ("hidden_g", "hidden_d"):
+        v = tuple(value)  # type: ignore[call-overload]
+        return f"{len(v)} × {v[0]}" if len(set(v)) == 1 else str(v)
+    if name == "z_dim":
+        return f"N(0, I_{value})"
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 10_000:
+        return f"{value:,}"
+    return str(value)
+
+
+def protocol_table(protocols: dict[str, BenchmarkProtocol]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the deviations table: every setting in which one of ``protocols`` differs from the
+    released code (:data:`PROTOCOL`), then :data:`FIXED_DEVIATIONS`. Columns: setting, released code, then
+    one per protocol."""
+    header = ["setting", "released code", *protocols]
+    rows = []
+    for f in dataclasses.fields(BenchmarkProtocol):
+        ref = getattr(PROTOCOL, f.name)
+        values = [getattr(p, f.name) for p in protocols.values()]
+        if any(v != ref for v in values):
+            rows.append([FIELD_LABELS.get(f.name, f.name), _field_text(f.name, ref),
+                         *[_field_text(f.name, v) if v != ref else "as released" for v in values]])
+    for setting, released, here in FIXED_DEVIATIONS:
+        rows.append([setting, released, *[here] * len(protocols)])
+    return header, rows
+
+
+def load_reference(path: str | Path | None = None, expected_sha256: str | None = None) -> dict:
+    """The shipped reference run (JSON of ``scripts/mode_collapse_2d.py``), after checking its sha256
+    against :data:`REFERENCE_SHA256` (or ``expected_sha256``). Raises ``ValueError`` on a mismatch."""
+    path = Path(path) if path is not None else REFERENCE_PATH
+    data = path.read_bytes()
+    expected = REFERENCE_SHA256 if expected_sha256 is None else expected_sha256
+    digest = hashlib.sha256(data).hexdigest()
+    if expected and digest != expected:
+        raise ValueError(f"{path.name}: sha256 {digest} differs from the pinned {expected}; the file is not the shipped one")
+    return json.loads(data)
+
+
+def reference_scores(reference: dict, benchmark: str, method: str) -> list[ModeCoverage]:
+    """A method's per-seed scores in a reference run, as :class:`ModeCoverage` (a missing KL is inf)."""
+    rows = reference["results"][benchmark][method]["runs"]
+    return [ModeCoverage(r["modes"], r["high_quality"], float("inf") if r["reverse_kl"] is None else r["reverse_kl"],
+                         np.asarray(r["counts"])) for r in rows]
 
 
 def packing_degree(method: str) -> int:

@@ -245,7 +245,7 @@ PROTOCOLS: dict[str, BenchmarkProtocol] = {
 
 #: The shipped reference run (made by ``scripts/mode_collapse_2d.py``) and its pinned sha256.
 REFERENCE_PATH = Path(__file__).resolve().parents[1] / "assets" / "mode-collapse-2d-reference.json"
-REFERENCE_SHA256 = ""
+REFERENCE_SHA256 = "1084b885bd60434547493f8d0dd5e8698b5c30a10a35d3eb23c90ef096109cc7"
 
 FIELD_LABELS = {
     "hidden_g": "generator hidden layers", "g_batchnorm": "generator BatchNorm", "g_hidden_bias": "generator hidden biases",

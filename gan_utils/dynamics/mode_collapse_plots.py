@@ -129,3 +129,17 @@ def plot_final_samples(samples: Mapping[str, Mapping[str, torch.Tensor]], means:
             if r == len(rows) - 1:
                 ax.set_xlabel("$x_1$", fontsize=9)
     return finish(fig)
+
+
+def plot_ring_kl_fits(fits: Mapping[str, np.ndarray], means: np.ndarray, lim: float = 1.4) -> plt.Figure:
+    """One panel per fit: samples of the fitted mixture q (green dots) over the ring's means (black crosses).
+
+    ``fits`` maps a panel title to samples (n, 2) of that fit."""
+    fig, axes = plt.subplots(1, len(fits), figsize=(3.6 * len(fits), 3.6), squeeze=False)
+    means = np.asarray(means)
+    for ax, (title, samples) in zip(axes[0], fits.items()):
+        samples = np.asarray(samples)
+        ax.scatter(samples[:, 0], samples[:, 1], s=2, color=COLORS["generator"], alpha=0.3, lw=0)
+        ax.scatter(means[:, 0], means[:, 1], s=40, marker="x", color=COLORS["data"], lw=1.2, zorder=3)
+        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title, xlabel="$x_1$", ylabel="$x_2$")
+    return finish(fig)

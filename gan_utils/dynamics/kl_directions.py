@@ -113,7 +113,7 @@ def ring_mixture(means: torch.Tensor, std: float) -> DiagMixture:
 
 def fit_gmm_em(x: torch.Tensor, k: int, *, var_floor: float = 1e-6, iters: int = 200, restarts: int = 5,
                seed: int = 0) -> tuple[DiagMixture, float]:
-    """Maximum likelihood (= minimum forward KL(p||q), eq. ``eq-ch06-forward-kl``) by EM, several restarts.
+    """Maximum likelihood (= minimum forward KL(p||q), section 6.2) by EM, several restarts.
 
     E step: r_nk = w_k N(x_n; mu_k, s_k^2) / q(x_n). M step: w_k = mean_n r_nk, mu_k = sum_n r_nk x_n / sum_n r_nk,
     s_kd^2 = max(sum_n r_nk (x_nd - mu_kd)^2 / sum_n r_nk, var_floor). The floor is needed because the mixture

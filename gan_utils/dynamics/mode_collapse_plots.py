@@ -139,8 +139,8 @@ def plot_ring_kl_fits(fits: Mapping[str, np.ndarray], means: np.ndarray, lim: fl
     means = np.asarray(means)
     for ax, (title, samples) in zip(axes[0], fits.items()):
         samples = np.asarray(samples)
-        ax.scatter(samples[:, 0], samples[:, 1], s=2, color=COLORS["generator"], alpha=0.3, lw=0)
-        ax.scatter(means[:, 0], means[:, 1], s=40, marker="x", color=COLORS["data"], lw=1.2, zorder=3)
+        ax.scatter(means[:, 0], means[:, 1], s=60, marker="x", color=COLORS["data"], lw=1.0, zorder=1)
+        ax.scatter(samples[:, 0], samples[:, 1], s=4, color=COLORS["generator"], alpha=0.4, lw=0, zorder=2)
         ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title, xlabel="$x_1$", ylabel="$x_2$")
     return finish(fig)
 

@@ -202,5 +202,6 @@ def quote_animation(key: str, anim_or_html: Any, *, fps: float | None = 2.0) -> 
         if fig is not None:
             plt.close(fig)
     else:
-        raise TypeError(f"quote_animation() takes a matplotlib Animation or its HTML, got {type(anim_or_html).__name__}")
+        raise TypeError("quote_animation() takes a matplotlib Animation or its HTML, "
+                        f"got {type(anim_or_html).__name__}")
     return quote_html(key, offline_jshtml(raw), text=f"<animation {key}>")

@@ -3,8 +3,7 @@ import math
 
 import torch
 
-from gan_utils.dynamics.kl_directions import (DiagMixture, fit_gmm_em, fit_gmm_reverse_kl, mc_kl, mode_mass,
-                                              ring_mixture)
+from gan_utils.dynamics.kl_directions import DiagMixture, fit_gmm_em, fit_gmm_reverse_kl, mc_kl, mode_mass, ring_mixture
 from gan_utils.dynamics.mode_coverage import BENCHMARKS
 
 torch.set_num_threads(1)

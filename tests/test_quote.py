@@ -1,12 +1,16 @@
 """gan_utils.pages: glued outputs in the layout myst-nb reads, from a real kernel."""
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import nbformat
 import numpy as np
 import pytest
 import torch
 from myst_nb.ext.glue import extract_glue_data
 
+from gan_utils.dynamics.mode_collapse_plots import animate_samples
 from gan_utils.pages import _plain, format_table, offline_jshtml, quote, quote_animation, scientific
 
 pytestmark = pytest.mark.slow  # starts a Jupyter kernel
@@ -79,18 +83,23 @@ def _synthetic_frames(n_steps: int = 20) -> dict:
             for label in ("GAN", "PacGAN4")}
 
 
+def _offline_parser():
+    """The parser the offline-book check runs on every built page (tests/book/test_offline_html.py)."""
+    path = Path(__file__).parent / "book" / "test_offline_html.py"
+    spec = importlib.util.spec_from_file_location("_offline_html", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module._Loads()
+
+
 def test_animation_html_loads_nothing_from_the_network():
-    from tests.book.test_offline_html import _Loads  # the check the offline book runs on every page
-
-    from gan_utils.dynamics.mode_collapse_plots import animate_samples
-
     anim = animate_samples(_synthetic_frames(), np.eye(2), dpi=40)
     raw = anim.to_jshtml(fps=2, embed_frames=True)
-    parser = _Loads()
+    parser = _offline_parser()
     parser.feed(raw)
     assert any("//" in url for _, url in parser.urls)  # matplotlib's own player links a CDN stylesheet ...
     html = quote_animation("anim", raw)
-    parser = _Loads()
+    parser = _offline_parser()
     parser.feed(html)
     assert all(url.startswith("data:image/png;base64,") for _, url in parser.urls), parser.urls  # ... ours not
     assert "http" not in html and "fa fa-" not in html and len(html) < 400_000

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 from scipy import integrate, optimize
 
 from gan_utils.data import GaussianMixture1D
@@ -72,7 +73,6 @@ def mixture_moments(p: GaussianMixture1D) -> tuple[float, float]:
 # --------------------------------------------------------------------------------------------------
 # The 2-D picture: a K-component Gaussian mixture fitted to the 8-mode ring (section 6.2)
 # --------------------------------------------------------------------------------------------------
-import torch  # noqa: E402
 
 
 class DiagMixture:
@@ -150,9 +150,10 @@ def fit_gmm_em(x: torch.Tensor, k: int, *, var_floor: float = 1e-6, iters: int =
 def reverse_kl_estimate(q: DiagMixture, p: DiagMixture, eps: torch.Tensor,
                         log_w: torch.Tensor | None = None, mu: torch.Tensor | None = None,
                         log_s: torch.Tensor | None = None) -> torch.Tensor:
-    """KL(q||p) = sum_k w_k E_{eps ~ N(0, I)}[log q(mu_k + s_k eps) - log p(mu_k + s_k eps)] (eq. ``eq-ch06-reverse-kl``).
+    """KL(q||p) = sum_k w_k E_{eps ~ N(0, I)}[log q(x_k) - log p(x_k)], x_k = mu_k + s_k eps.
 
-    The sum over components is exact (the weights enter as w_k, not through sampled labels), the expectation
+    The reverse KL of eq. ``eq-ch06-reverse-kl``. The sum over components is exact (the weights enter as w_k,
+    not through sampled labels); the expectation
     per component uses the reparameterised draws ``eps`` (S, 2), so the estimate is differentiable in
     (log_w, mu, log_s) when those are given (they override q's parameters).
     """
@@ -175,7 +176,8 @@ def fit_gmm_reverse_kl(p: DiagMixture, k: int, *, steps: int = 1200, samples: in
     Adam on (logits of w, mu, log s) with fresh reparameterised draws (``samples`` per component) each
     step (:func:`reverse_kl_estimate`). The weights are held equal for the first half of the steps: a
     component that has not yet reached a mode has a large KL term, and freeing its weight at once starves it
-    (its weight goes to 0 before its mean arrives), which leaves fewer than K components in use. Each restart starts with equal weights, means uniform in
+    (its weight goes to 0 before its mean arrives), which leaves fewer than K components in use.
+    Each restart starts with equal weights, means uniform in
     [-1.5, 1.5]^2 and stds ``init_std``; the restart with the lowest final estimate (on 4,096 fresh draws
     per component) is returned with that estimate.
     """

@@ -6,6 +6,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import animation
 from matplotlib.ticker import NullFormatter
 from scipy import stats
 
@@ -145,9 +146,10 @@ def plot_ring_kl_fits(fits: Mapping[str, np.ndarray], means: np.ndarray, lim: fl
     return finish(fig)
 
 
-def animate_samples(frames: Mapping[str, Sequence[tuple[int, np.ndarray | torch.Tensor]]], means: np.ndarray | torch.Tensor,
+def animate_samples(frames: Mapping[str, Sequence[tuple[int, np.ndarray | torch.Tensor]]],
+                    means: np.ndarray | torch.Tensor,
                     *, lim: float = 1.5, title: str = "samples over training", dpi: int = 72,
-                    max_frames: int = 12) -> "animation.FuncAnimation":
+                    max_frames: int = 12) -> animation.FuncAnimation:
     """An animation of generated samples over training: one panel per label, one frame per snapshot step.
 
     ``frames`` maps a label (e.g. "GAN", "PacGAN4") to ``[(step, samples (n, 2)), ...]``; every label has
@@ -155,8 +157,6 @@ def animate_samples(frames: Mapping[str, Sequence[tuple[int, np.ndarray | torch.
     At most ``max_frames`` evenly spaced snapshots are kept (first and last included) and the figure has
     ``dpi`` dots per inch, so that the HTML of :func:`gan_utils.pages.quote_animation` stays small.
     """
-    from matplotlib import animation  # noqa: PLC0415 - only the animation needs it
-
     if not frames:
         raise ValueError("frames is empty: give at least one label with snapshots")
     steps = [[int(s) for s, _ in snaps] for snaps in frames.values()]

@@ -9,9 +9,10 @@ profiles). In a notebook::
     quote_table("ring_table", rows, header=["method", "modes"])   # shown here, pasted on the page
     quote_figure("ring_samples", fig)                 # shown here, pasted on the page
     quote_profile()                                   # the key ``profile``: which profile built it
+    quote_animation("ring_anim", anim)                # a self-contained HTML player (offline book)
 
 and on the page ``{glue:text}`../notebooks/ch06_mode_collapse.ipynb::ring_modes_gan:.1f``` (myst-nb
-needs the format spec when a path is given), ``{glue}`` with ``:doc:`` for a table, and the book's
+needs the format spec when a path is given), ``{glue}`` with ``:doc:`` for a table or an animation, and the book's
 ``{glued-figure}`` directive (``book/_ext/glued_figure.py``) for a captioned, numbered figure.
 
 The output has the layout of ``myst_nb.glue`` (a display whose metadata holds ``scrapbook``), written

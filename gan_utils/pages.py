@@ -9,9 +9,10 @@ profiles). In a notebook::
     quote_table("ring_table", rows, header=["method", "modes"])   # shown here, pasted on the page
     quote_figure("ring_samples", fig)                 # shown here, pasted on the page
     quote_profile()                                   # the key ``profile``: which profile built it
+    quote_animation("ring_anim", anim)                # a self-contained HTML player (offline book)
 
 and on the page ``{glue:text}`../notebooks/ch06_mode_collapse.ipynb::ring_modes_gan:.1f``` (myst-nb
-needs the format spec when a path is given), ``{glue}`` with ``:doc:`` for a table, and the book's
+needs the format spec when a path is given), ``{glue}`` with ``:doc:`` for a table or an animation, and the book's
 ``{glued-figure}`` directive (``book/_ext/glued_figure.py``) for a captioned, numbered figure.
 
 The output has the layout of ``myst_nb.glue`` (a display whose metadata holds ``scrapbook``), written
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import html
 import numbers
+import re
 from typing import Any, Sequence
 
 import matplotlib.pyplot as plt
@@ -140,3 +142,67 @@ def quote_figure(key: str, fig: Any) -> None:
     bundle, _ = format_display_data(fig)
     _display(key, bundle, show=True)
     plt.close(fig)
+
+
+# Font Awesome icons of matplotlib's jshtml player -> plain characters (its stylesheet comes from a CDN).
+_FA_GLYPHS = {"fa-minus": "&minus;", "fa-plus": "+", "fa-fast-backward": "|&#9664;&#9664;",
+              "fa-step-backward": "|&#9664;", "fa-play fa-flip-horizontal": "&#9664;", "fa-pause": "&#10074;&#10074;",
+              "fa-play": "&#9654;", "fa-step-forward": "&#9654;|", "fa-fast-forward": "&#9654;&#9654;|"}
+_FA_ICON = re.compile(r'<i class="fa ([^"]*)"\s*>\s*</i>')
+_FA_LINK = re.compile(r'<link[^>]*font-awesome[^>]*>', re.IGNORECASE)
+_URL = re.compile(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", re.IGNORECASE)
+
+
+def offline_jshtml(html_text: str) -> str:
+    """matplotlib's ``Animation.to_jshtml()`` made self-contained: no request leaves the page.
+
+    matplotlib's player links Font Awesome from a CDN for its button icons; the link is removed and each
+    icon replaced by plain characters. The player's first frame is also set as the image's initial
+    ``src`` (a ``data:`` URI), so the page shows a picture before its script runs. Raises ``ValueError``
+    if anything that looks like a network address is left (e.g. a matplotlib version with a new CDN).
+    """
+    out = _FA_LINK.sub("", html_text)
+
+    def glyph(m: re.Match) -> str:
+        if m.group(1).strip() not in _FA_GLYPHS:
+            raise ValueError(f"unknown player icon {m.group(1)!r}: extend pages._FA_GLYPHS")
+        return f'<span aria-hidden="true">{_FA_GLYPHS[m.group(1).strip()]}</span>'
+
+    out = _FA_ICON.sub(glyph, out)
+    first = re.search(r'frames\[0\] = "(data:image/[a-z]+;base64,[^"]*)"', out)
+    if first:
+        out = re.sub(r'(<img id="_anim_img[^"]*")', lambda m: f'{m.group(1)} src="{first.group(1)}"', out, count=1)
+    left = _URL.findall(out)
+    if left:
+        raise ValueError(f"the animation HTML still references the network: {left[:3]}")
+    return out
+
+
+def quote_html(key: str, html_text: str, text: str = "<HTML output>") -> str:
+    """Show raw HTML in the notebook and glue it under ``key`` (the page pastes it with ``{glue}``)."""
+    _display(key, {"text/html": html_text, "text/plain": text}, show=True)
+    return html_text
+
+
+def quote_animation(key: str, anim_or_html: Any, *, fps: float | None = 2.0) -> str:
+    """Glue a matplotlib animation as a self-contained player (inline JS, frames as base64 PNGs).
+
+    ``anim_or_html`` is a ``matplotlib.animation.Animation`` (rendered with ``to_jshtml(embed_frames=True)``,
+    its figure closed afterwards; keep it small: dpi 72-80, about 12 frames) or HTML from ``to_jshtml``. The
+    HTML goes through :func:`offline_jshtml` so the offline book loads nothing from another host. On a page::
+
+        ```{glue} key
+        :doc: ../notebooks/X.ipynb
+        ```
+    """
+    if isinstance(anim_or_html, str):
+        raw = anim_or_html
+    elif hasattr(anim_or_html, "to_jshtml"):
+        raw = anim_or_html.to_jshtml(fps=fps, embed_frames=True, default_mode="loop")
+        fig = getattr(anim_or_html, "_fig", None)
+        if fig is not None:
+            plt.close(fig)
+    else:
+        raise TypeError("quote_animation() takes a matplotlib Animation or its HTML, "
+                        f"got {type(anim_or_html).__name__}")
+    return quote_html(key, offline_jshtml(raw), text=f"<animation {key}>")

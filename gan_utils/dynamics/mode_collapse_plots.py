@@ -6,6 +6,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib import animation
 from matplotlib.ticker import NullFormatter
 from scipy import stats
 
@@ -154,3 +155,57 @@ def plot_coverage_curves(curves: Mapping[str, Mapping[str, Sequence[tuple[int, S
                        ylim=(0, 1))
         axes[0, c].legend(fontsize=8, loc="lower right")
     return finish(fig)
+
+
+def plot_ring_kl_fits(fits: Mapping[str, np.ndarray], means: np.ndarray, lim: float = 1.4) -> plt.Figure:
+    """One panel per fit: samples of the fitted mixture q (green dots) over the ring's means (black crosses).
+
+    ``fits`` maps a panel title to samples (n, 2) of that fit."""
+    fig, axes = plt.subplots(1, len(fits), figsize=(3.6 * len(fits), 3.6), squeeze=False)
+    means = np.asarray(means)
+    for ax, (title, samples) in zip(axes[0], fits.items()):
+        samples = np.asarray(samples)
+        ax.scatter(means[:, 0], means[:, 1], s=60, marker="x", color=COLORS["data"], lw=1.0, zorder=1)
+        ax.scatter(samples[:, 0], samples[:, 1], s=4, color=COLORS["generator"], alpha=0.4, lw=0, zorder=2)
+        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=title, xlabel="$x_1$", ylabel="$x_2$")
+    return finish(fig)
+
+
+def animate_samples(frames: Mapping[str, Sequence[tuple[int, np.ndarray | torch.Tensor]]],
+                    means: np.ndarray | torch.Tensor,
+                    *, lim: float = 1.5, title: str = "samples over training", dpi: int = 72,
+                    max_frames: int = 12) -> animation.FuncAnimation:
+    """An animation of generated samples over training: one panel per label, one frame per snapshot step.
+
+    ``frames`` maps a label (e.g. "GAN", "PacGAN4") to ``[(step, samples (n, 2)), ...]``; every label has
+    the same steps. The data means are black crosses, the samples green dots; the step is in the title.
+    At most ``max_frames`` evenly spaced snapshots are kept (first and last included) and the figure has
+    ``dpi`` dots per inch, so that the HTML of :func:`gan_utils.pages.quote_animation` stays small.
+    """
+    if not frames:
+        raise ValueError("frames is empty: give at least one label with snapshots")
+    steps = [[int(s) for s, _ in snaps] for snaps in frames.values()]
+    if not steps[0] or any(st != steps[0] for st in steps):
+        raise ValueError(f"every label needs the same non-empty list of steps, got {steps}")
+    keep = np.unique(np.linspace(0, len(steps[0]) - 1, min(max_frames, len(steps[0]))).round().astype(int))
+    data = {label: [np.asarray(torch.as_tensor(snaps[i][1]).detach().cpu()) for i in keep]
+            for label, snaps in frames.items()}
+    means = np.asarray(torch.as_tensor(means).cpu())
+    fig, axes = plt.subplots(1, len(data), figsize=(3.2 * len(data), 3.4), squeeze=False, dpi=dpi)
+    dots = []
+    for ax, label in zip(axes[0], data):
+        ax.scatter(means[:, 0], means[:, 1], s=30, marker="x", color=COLORS["data"], lw=1.2, zorder=3)
+        dots.append(ax.scatter(data[label][0][:, 0], data[label][0][:, 1], s=3, color=COLORS["generator"],
+                               alpha=0.4, lw=0))
+        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=label, xlabel="$x_1$", ylabel="$x_2$")
+    sup = fig.suptitle("")
+    fig.tight_layout()
+
+    def draw(j: int):
+        for dot, label in zip(dots, data):
+            dot.set_offsets(data[label][j])
+        sup.set_text(f"{title}: step {steps[0][keep[j]]}")
+        return (*dots, sup)
+
+    draw(0)
+    return animation.FuncAnimation(fig, draw, frames=len(keep), blit=False)

@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> dict:
           f"{args.threads} thread(s); ms per run-step (median of {args.repeats}):")
     for k, v in ms.items():
         print(f"  {k:<8} {v:7.3f}")
-    print(f"speed-up of the batched ensemble: {result['speedup_vs_harness']:.1f}x against train_gan one seed at a time, "
+    print(f"speed-up of the batched ensemble: {result['speedup_vs_harness']:.1f}x against train_gan one seed "
+          "at a time, "
           f"{result['speedup_vs_plain']:.1f}x against a bare gan_step loop")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

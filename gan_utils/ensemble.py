@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence, cast
 
 import torch
 from torch import nn
@@ -86,11 +86,12 @@ class BatchedBatchNorm(nn.Module):
             if n < 2:
                 raise ValueError("BatchNorm in training mode needs at least 2 samples per member")
             var, mean = torch.var_mean(x, dim=1, unbiased=False, keepdim=True)
+            running_mean, running_var = cast(torch.Tensor, self.running_mean), cast(torch.Tensor, self.running_var)
             with torch.no_grad():
-                self.running_mean.lerp_(mean, self.momentum)
-                self.running_var.lerp_(var * (n / (n - 1)), self.momentum)
+                running_mean.lerp_(mean, self.momentum)
+                running_var.lerp_(var * (n / (n - 1)), self.momentum)
         else:
-            mean, var = self.running_mean, self.running_var
+            mean, var = cast(torch.Tensor, self.running_mean), cast(torch.Tensor, self.running_var)
         return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
 
 

@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> Path:
                   f"{[r['modes'] for r in results[bname][method]['runs']]}", flush=True)
     record = {
         "label": label, "protocol_name": args.protocol, "protocol": dataclasses.asdict(protocol),
-        "command": "python " + " ".join(shlex.quote(a) for a in [sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
+        "command": "python " + " ".join(shlex.quote(a) for a in
+                                        [sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
         "commit": git_commit(), "device": describe_device(device), "cpu": platform.processor() or platform.machine(),
         "threads": args.threads, "torch": torch.__version__, "started_utc": started,
         "wall_s": round(time.perf_counter() - t0, 1), "results": results,

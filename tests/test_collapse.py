@@ -162,7 +162,6 @@ def test_unrolled_d_params_continue_torch_adam_for_k_steps():
     warm = losses.d_loss(D(sample(16, torch.Generator().manual_seed(1))), D(torch.randn(16, 2)))
     warm.backward()
     opt.step()
-    cfg = TrainConfig(steps=1, z_shape=(2,), batch_size=16)
     params = unrolled_d_params(D, opt, _draw(G, sample, 16, torch.Generator().manual_seed(3)), 3)
     _adam_steps_match_unrolled(D, opt, G, sample, params, 3, seed=3)
 
@@ -171,7 +170,6 @@ def test_unrolled_step_matches_torch_adam_and_is_differentiable():
     torch.manual_seed(0)
     G, D = mlp_generator(2, 2, (8,)), mlp_discriminator(2, (8,))
     opt = torch.optim.Adam(D.parameters(), lr=1e-2, betas=(0.5, 0.999))
-    cfg = TrainConfig(steps=1, z_shape=(2,), batch_size=16)
 
     def sample(n, g):
         return torch.randn(n, 2, generator=g)

@@ -4,8 +4,17 @@ import pytest
 import torch
 from torch import nn
 
-from gan_utils.ensemble import (BatchedBatchNorm, BatchedLinear, EnsembleMLP, EnsembleMLPConfig, Maxout,
-                                ensemble_generate, member_state, members_of, train_ensemble)
+from gan_utils.ensemble import (
+    BatchedBatchNorm,
+    BatchedLinear,
+    EnsembleMLP,
+    EnsembleMLPConfig,
+    Maxout,
+    ensemble_generate,
+    member_state,
+    members_of,
+    train_ensemble,
+)
 from gan_utils.train import TrainConfig
 
 

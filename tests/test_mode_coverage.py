@@ -5,24 +5,23 @@ import numpy as np
 import pytest
 import torch
 
-from gan_utils.ensemble import member_state
-
 from gan_utils.data import grid, ring, ring_means
 from gan_utils.dynamics.mode_coverage import (
     BENCHMARKS,
     METHODS,
-    PUBLISHED,
-    ModeCoverage,
-    distinct_points,
     PROTOCOL,
+    PUBLISHED,
     BenchmarkProtocol,
+    ModeCoverage,
     balanced_floor,
+    distinct_points,
     make_ensemble_pair,
-    packing_degree,
-    train_benchmark,
     mean_se,
+    packing_degree,
     results_table,
+    train_benchmark,
 )
+from gan_utils.ensemble import member_state, train_ensemble
 
 
 def test_ring_has_eight_distinct_modes_and_linspace_bug_has_seven():
@@ -120,7 +119,6 @@ def test_each_method_trains_a_member_like_the_same_seed_alone(method):
 
 
 def test_member_weights_after_training_match_alone():
-    from gan_utils.ensemble import train_ensemble
     cfg = SMALL.train_config("MBStd")
     nets = []
     for seeds in ([2, 5, 9], [5]):

@@ -144,6 +144,7 @@ def fit_gmm_em(x: torch.Tensor, k: int, *, var_floor: float = 1e-6, iters: int =
         ll = float(q.log_pdf(x).mean())
         if ll > best_ll:
             best, best_ll = q, ll
+    assert best is not None  # at least one restart
     return best, best_ll
 
 
@@ -201,6 +202,7 @@ def fit_gmm_reverse_kl(p: DiagMixture, k: int, *, steps: int = 1200, samples: in
         kl = float(reverse_kl_estimate(q, p, torch.randn(4096, 2, generator=g, dtype=torch.float64)))
         if kl < best_kl:
             best, best_kl = q, kl
+    assert best is not None  # at least one restart
     return best, best_kl
 
 

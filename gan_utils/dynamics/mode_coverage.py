@@ -17,9 +17,10 @@ import dataclasses
 import hashlib
 import json
 import math
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, NamedTuple, Sequence
+from typing import Callable, NamedTuple, Sequence, cast
 
 import numpy as np
 import torch
@@ -197,7 +198,8 @@ class BenchmarkProtocol:
     z_dim: int = 2
     n_eval: int = N_EVAL
     mbstd_group: int = 4
-    lr_decay_from: float | None = None  # fraction of the steps after which both learning rates decay linearly (None: constant)
+    # fraction of the steps after which both learning rates decay linearly to 0 (None: constant)
+    lr_decay_from: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("hidden_g", "hidden_d", "betas"):
@@ -235,7 +237,8 @@ FIXED_DEVIATIONS: tuple[tuple[str, str, str], ...] = (
 #: CPU cannot afford (see :func:`protocol_table`).
 PROTOCOLS: dict[str, BenchmarkProtocol] = {
     "full": PROTOCOL,
-    "standard": BenchmarkProtocol(hidden_g=(64, 64, 64), hidden_d=(64, 64), lr=1.5e-3, lr_decay_from=0.3,
+    "standard": BenchmarkProtocol(hidden_g=(64, 64, 64), hidden_d=(64, 64), lr=1.5e-3,
+                                  lr_decay_from=0.3,
                                   packs_per_batch=32, steps=10_000, seeds=5),
     "smoke": BenchmarkProtocol(hidden_g=(16, 16), hidden_d=(16,), maxout_pieces=2, lr=1.5e-3, lr_decay_from=0.3,
                                packs_per_batch=8, steps=30, seeds=2, n_eval=500),
@@ -248,9 +251,11 @@ REFERENCE_PATH = Path(__file__).resolve().parents[1] / "assets" / "mode-collapse
 REFERENCE_SHA256 = "1084b885bd60434547493f8d0dd5e8698b5c30a10a35d3eb23c90ef096109cc7"
 
 FIELD_LABELS = {
-    "hidden_g": "generator hidden layers", "g_batchnorm": "generator BatchNorm", "g_hidden_bias": "generator hidden biases",
+    "hidden_g": "generator hidden layers", "g_batchnorm": "generator BatchNorm",
+    "g_hidden_bias": "generator hidden biases",
     "hidden_d": "discriminator hidden layers", "d_activation": "discriminator units", "maxout_pieces": "maxout pieces",
-    "init_std": "initial weights", "bn_momentum": "BatchNorm momentum", "lr": "Adam learning rate", "betas": "Adam betas",
+    "init_std": "initial weights", "bn_momentum": "BatchNorm momentum", "lr": "Adam learning rate",
+    "betas": "Adam betas",
     "packs_per_batch": "packs per batch", "steps": "generator steps", "seeds": "runs (seeds)", "z_dim": "noise",
     "n_eval": "samples scored", "mbstd_group": "minibatch-std group", "lr_decay_from": "learning-rate schedule",
 }
@@ -260,9 +265,9 @@ def _field_text(name: str, value: object) -> str:
     if name == "init_std":
         return "PyTorch default" if value is None else f"N(0, {value}²)"
     if name == "lr_decay_from":
-        return "constant" if value is None else f"linear decay to 0 after {100 * float(value):.0f}% of the steps"  # type: ignore[arg-type]
+        return "constant" if value is None else f"linear decay to 0 after {100 * cast(float, value):.0f}% of the steps"
     if name in ("hidden_g", "hidden_d"):
-        v = tuple(value)  # type: ignore[call-overload]
+        v = cast(tuple, value)
         return f"{len(v)} × {v[0]}" if len(set(v)) == 1 else str(v)
     if name == "z_dim":
         return f"N(0, I_{value})"
@@ -296,7 +301,8 @@ def load_reference(path: str | Path | None = None, expected_sha256: str | None =
     expected = REFERENCE_SHA256 if expected_sha256 is None else expected_sha256
     digest = hashlib.sha256(data).hexdigest()
     if expected and digest != expected:
-        raise ValueError(f"{path.name}: sha256 {digest} differs from the pinned {expected}; the file is not the shipped one")
+        raise ValueError(f"{path.name}: sha256 {digest} differs from the pinned {expected}; "
+                         "the file is not the shipped one")
     return json.loads(data)
 
 
@@ -350,11 +356,10 @@ def eval_noise(n: int, z_dim: int, seed: int = 12345, device: torch.device | str
 def train_benchmark(method: str, benchmark: Benchmark, protocol: BenchmarkProtocol, seeds: Sequence[int],
                     device: torch.device | str = "cpu", snapshot_steps: Sequence[int] = (), snapshot_n: int = 500,
                     progress: bool = False) -> EnsembleRun:
-    """Train ``method`` on ``benchmark`` for every seed at once (one batched model, :func:`gan_utils.ensemble.train_ensemble`)
+    """Train ``method`` on ``benchmark`` for every seed at once (one batched model,
+    :func:`gan_utils.ensemble.train_ensemble`)
     under ``protocol``, and score each member on ``protocol.n_eval`` samples (the same codes for all).
     At each of ``snapshot_steps`` the members are scored too and ``snapshot_n`` of their samples kept."""
-    import time
-
     t0 = time.perf_counter()
     G, D = make_ensemble_pair(method, protocol, seeds)
     z = eval_noise(protocol.n_eval, protocol.z_dim, device=device)

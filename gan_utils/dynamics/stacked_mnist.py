@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from gan_utils.classifier import MNISTClassifier, classify
-from gan_utils.digit_metrics import kl_to_uniform
+from gan_utils.digit_metrics import kl_to_uniform, mean_confidence
 
 N_MODES = 1000
 N_EVAL = 26_000
@@ -59,3 +59,13 @@ def score_modes(ids: torch.Tensor | np.ndarray) -> StackedScore:
         raise ValueError("ids must be a non-empty 1-D array of integers in 0..999")
     counts = np.bincount(ids, minlength=N_MODES)
     return StackedScore(int((counts > 0).sum()), kl_to_uniform(counts), counts)
+
+
+def channel_confidence(classifier: MNISTClassifier, x: torch.Tensor, batch_size: int = 2000) -> float:
+    """Mean per-channel confidence of stacked images x (n, 3, 28, 28): the book's confidence
+    E_x max_y p(y|x) (:func:`gan_utils.digit_metrics.mean_confidence`) averaged over the 3 n
+    single-channel digits. Near 1 when every channel reads as a clear digit."""
+    if x.dim() != 4 or x.shape[1] != 3:
+        raise ValueError(f"expected stacked images (n, 3, 28, 28), got {tuple(x.shape)}")
+    return float(np.mean([mean_confidence(classify(classifier, x[:, c:c + 1], batch_size).probs)
+                          for c in range(3)]))

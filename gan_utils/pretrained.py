@@ -70,7 +70,8 @@ REGISTRY: dict[str, Pretrained] = {
         models=("G",),
         description="DCGAN generator for Stacked MNIST (3 x 28 x 28, one MNIST digit per channel, in [-1, 1]; "
                     "gan_utils.dcgan.DCGANGenerator, nc = 3, ngf = 32, nz = 100, one extra 3x3 block at 7x7); "
-                    "trained against a DCGAN discriminator at the same budget as stacked-pacdcgan2 (15 000 steps, batch 64, 1 CPU thread); book chapter 6",
+                    "trained against a DCGAN discriminator at the same budget as stacked-pacdcgan2 (15 000 steps, "
+                    "batch 64, 1 CPU thread); book chapter 6",
         command="python scripts/train_stacked_mnist.py --model dcgan",
         module="gan_utils.dcgan",
     ),
@@ -78,8 +79,9 @@ REGISTRY: dict[str, Pretrained] = {
         stem="stacked-pacdcgan2",
         sha256="454670e36c5ebd0256eacb0c965e0b3be38e01857268bbdb8c7dc1bbde509f4a",
         models=("G",),
-        description="PacDCGAN2 generator for Stacked MNIST: the same generator as stacked-dcgan, trained at the same "
-                    "budget against PackedDiscriminator(DCGANDiscriminator(nc = 6), 2) (Lin et al. 2018); book chapter 6",
+        description="PacDCGAN2 generator for Stacked MNIST: the same generator as stacked-dcgan, trained at the "
+                    "same budget against PackedDiscriminator(DCGANDiscriminator(nc = 6), 2) (Lin et al. 2018); "
+                    "book chapter 6",
         command="python scripts/train_stacked_mnist.py --model pacdcgan2",
         module="gan_utils.dcgan",
     ),

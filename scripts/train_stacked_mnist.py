@@ -19,10 +19,10 @@ This is a small CPU budget, far below the papers' (they train a larger DCGAN for
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -40,7 +40,8 @@ ASSETS = Path(__file__).resolve().parents[1] / "gan_utils" / "assets"
 MODELS = ("dcgan", "pacdcgan2")
 
 
-def build(model: str, ngf: int, ndf: int, nz: int, extra: int = 1) -> tuple[DCGANGenerator, torch.nn.Module, DCGANConfig]:
+def build(model: str, ngf: int, ndf: int, nz: int,
+          extra: int = 1) -> tuple[DCGANGenerator, torch.nn.Module, DCGANConfig]:
     """G and D of one of MODELS; G is the same for both (nc = 3); PacDCGAN2's D body takes nc = 6."""
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")

@@ -1,11 +1,15 @@
 """Tests of Stacked MNIST: stacking, mode numbering and scores (with the shipped classifier)."""
+import importlib.util
 import math
+from pathlib import Path
 
 import pytest
 import torch
 
+import gan_utils.dcgan  # noqa: F401  (registers the DCGAN classes for loading)
+from gan_utils import pretrained
 from gan_utils.data import DataNotFoundError, load_mnist
-from gan_utils.dynamics.stacked_mnist import mode_ids, score_modes, stacked_labels, stacked_sampler
+from gan_utils.dynamics.stacked_mnist import channel_confidence, mode_ids, score_modes, stacked_labels, stacked_sampler
 from gan_utils.pretrained import load
 
 
@@ -43,7 +47,6 @@ def test_stacked_images_classified_as_their_label_triples(mnist_test):
 
 @pytest.mark.slow
 def test_channel_confidence_high_on_real_stacked_digits_and_rejects_bad_shapes(mnist_test):
-    from gan_utils.dynamics.stacked_mnist import channel_confidence
     clf = load("mnist-classifier")
     x = stacked_sampler(mnist_test.images)(300, torch.Generator().manual_seed(2))
     assert 0.9 < channel_confidence(clf, x) <= 1.0
@@ -55,8 +58,6 @@ def test_channel_confidence_high_on_real_stacked_digits_and_rejects_bad_shapes(m
 
 @pytest.mark.parametrize("name", ["stacked-dcgan", "stacked-pacdcgan2"])
 def test_shipped_stacked_generators_load_verified_and_draw_stacked_images(name):
-    import gan_utils.dcgan  # noqa: F401  (registers the classes)
-    from gan_utils import pretrained
     G = load(name)  # verifies the pinned sha256
     assert G.config.nc == 3
     with torch.no_grad():
@@ -69,8 +70,6 @@ def test_shipped_stacked_generators_load_verified_and_draw_stacked_images(name):
 
 
 def test_training_script_builds_equal_generators():
-    import importlib.util
-    from pathlib import Path
     spec = importlib.util.spec_from_file_location(
         "train_stacked_mnist", Path(__file__).resolve().parents[1] / "scripts" / "train_stacked_mnist.py")
     mod = importlib.util.module_from_spec(spec)

@@ -46,11 +46,16 @@ def run_batched(seeds: int, width: int, cfg: TrainConfig) -> float:
     return time.perf_counter() - t0
 
 
+def plain_pair(seed: int, width: int) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """One seed's G and D as ordinary (unbatched) MLPs of the same widths."""
+    torch.manual_seed(seed)
+    return mlp_generator(2, 2, (width,) * 3, "relu"), mlp_discriminator(2, (width,) * 2, "relu")
+
+
 def run_harness(seeds: int, width: int, cfg: TrainConfig) -> float:
     t0 = time.perf_counter()
     for s in range(seeds):
-        torch.manual_seed(s)
-        G, D = mlp_generator(2, 2, (width,) * 3, "relu"), mlp_discriminator(2, (width,) * 2, "relu")
+        G, D = plain_pair(s, width)
         train_gan(G, D, sample_real, TrainConfig(**{**cfg.__dict__, "seed": s}), "cpu", progress=False)
     return time.perf_counter() - t0
 
@@ -58,8 +63,7 @@ def run_harness(seeds: int, width: int, cfg: TrainConfig) -> float:
 def run_plain(seeds: int, width: int, cfg: TrainConfig) -> float:
     t0 = time.perf_counter()
     for s in range(seeds):
-        torch.manual_seed(s)
-        G, D = mlp_generator(2, 2, (width,) * 3, "relu"), mlp_discriminator(2, (width,) * 2, "relu")
+        G, D = plain_pair(s, width)
         opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas, foreach=True)
         opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas, foreach=True)
         g = torch.Generator().manual_seed(s)

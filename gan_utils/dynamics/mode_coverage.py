@@ -389,7 +389,8 @@ def train_benchmark(method: str, benchmark: Benchmark, protocol: BenchmarkProtoc
         d_for_g = lambda state: unrolled_ensemble_discriminator(state, benchmark.sampler(), k)  # noqa: E731
     train_ensemble(G, D, benchmark.sampler(), config, device, callbacks=[snap], progress=progress,
                    d_for_g=d_for_g, desc=f"{method} on the {benchmark.name}")
-    final, _ = score_members()
+    # the last snapshot, when taken at the final step, already scored the trained members
+    final = curve[-1][1] if curve and curve[-1][0] == config.steps else score_members()[0]
     return EnsembleRun(final, curve, snaps, time.perf_counter() - t0)
 
 

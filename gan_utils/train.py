@@ -74,6 +74,7 @@ class TrainConfig:
     # chapter 11: gradient-penalty weight lambda (0: none; WGAN-GP uses 10 with loss="wasserstein") and the
     # weight-clipping bound c of WGAN (None: none; the paper uses 0.01): D's parameters in [-c, c] after each step
     gp_weight: float = 0.0
+    gp_one_sided: bool = False  # penalise only gradient norms above 1 (see gan_utils.losses.gradient_penalty)
     clip: float | None = None
     # speed options (see the module docstring and benchmarks/README.md); the defaults keep the plain
     # float32 code path whose results the book's notebooks and the shipped checkpoints were made with
@@ -237,7 +238,7 @@ def critic_hooks(config: TrainConfig, D: nn.Module, draw_eps: Callable[[torch.Te
     if config.gp_weight > 0:
         def penalty(D_update: Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
             return scale * losses.gradient_penalty(D_update, real.float(), fake.float(), draw_eps(real),
-                                                   config.gp_weight, batch_dims)
+                                                   config.gp_weight, batch_dims, one_sided=config.gp_one_sided)
     clip = config.clip
     after = None if clip is None else (lambda: clip_weights_(D, clip))
     return penalty, after

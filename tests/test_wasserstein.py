@@ -205,7 +205,7 @@ def test_trained_critic_estimates_w1_and_is_nearly_lipschitz():
         return torch.randn(n, 1, generator=g) * 0.3 + 2
 
     f = critic_mlp(1, (32, 32))
-    train_critic(f, p, q, 600, 256, gp_weight=100.0, betas=(0.0, 0.9))
+    train_critic(f, p, q, 600, 256, gp_weight=100.0, betas=(0.0, 0.9), one_sided=True)
     g = torch.Generator().manual_seed(5)
     xp, xq = p(20000, g), q(20000, g)
     assert dual_estimate(f, xp, xq) == pytest.approx(w1_sorted(xp, xq), rel=0.1)
@@ -239,3 +239,19 @@ def test_critic_methods_train_on_the_benchmark(method):
     run = train_benchmark(method, BENCHMARKS["ring"], P, range(2), callbacks=[lambda s: seen.append(s.step)])
     assert len(run.scores) == 2 and seen == list(range(1, P.steps + 1))
     assert all(math.isfinite(r.high_quality_fraction) for r in run.scores)
+
+
+def test_two_sided_penalty_can_trap_a_critic_of_the_wrong_sign_one_sided_does_not():
+    # the two-sided penalty's barrier at slope 0: a critic that starts with the wrong slope is held at slope -1
+    # (gap -W1) by a large lambda; the one-sided penalty has no barrier and finds the right sign
+    def p(n, g):
+        return torch.randn(n, 1, generator=g)
+
+    def q(n, g):
+        return torch.randn(n, 1, generator=g) * 0.3 + 2
+
+    gaps = {}
+    for one_sided in (False, True):
+        f = critic_mlp(1, (32, 32), seed=0)
+        gaps[one_sided] = train_critic(f, p, q, 300, 256, gp_weight=100.0, betas=(0.0, 0.9), one_sided=one_sided)[-1]
+    assert gaps[False] < -1.5 and gaps[True] > 1.5, gaps

@@ -167,7 +167,7 @@ def results_table(results: dict[str, list[ModeCoverage]],
 # -------------------------------------------------------------------------------------------------
 # The training protocol, and every method trained as a batched ensemble of seeds
 # -------------------------------------------------------------------------------------------------
-METHODS = ("GAN", "Unrolled5", "PacGAN2", "PacGAN3", "PacGAN4", "MBStd", "WGAN-GP", "SN-GAN")
+METHODS = ("GAN", "Unrolled5", "PacGAN2", "PacGAN3", "PacGAN4", "MBStd")
 
 # --- chapter 11: critics (a separate, delimited addition) --------------------------------------------
 #: TrainConfig settings of the chapter-11 methods, applied on top of a protocol's
@@ -182,6 +182,8 @@ CRITIC_METHODS: dict[str, dict[str, object]] = {
     "WGAN-GP": {"loss": "wasserstein", "gp_weight": 0.1, "k": 1, "betas": (0.5, 0.9), "lr_g": 3e-3, "lr_d": 3e-3},
     "SN-GAN": {"loss": "hinge", "betas": (0.5, 0.999), "lr_g": 5e-4, "lr_d": 5e-4},
 }
+#: Chapter 6's methods and chapter 11's critics: what :func:`make_ensemble_pair` and :func:`train_benchmark` accept.
+ALL_METHODS = METHODS + tuple(CRITIC_METHODS)
 # --- end of chapter 11's addition ---------------------------------------------------------------------
 
 
@@ -332,8 +334,8 @@ def reference_scores(reference: dict, benchmark: str, method: str) -> list[ModeC
 
 def packing_degree(method: str) -> int:
     """m of PacGANm; 1 for every other method."""
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
+    if method not in ALL_METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {ALL_METHODS}")
     return int(method[len("PacGAN"):]) if method.startswith("PacGAN") else 1
 
 

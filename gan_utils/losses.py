@@ -92,7 +92,7 @@ def wasserstein_g_loss(fake_out: torch.Tensor) -> torch.Tensor:
 
 def hinge_d_loss(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
     """Hinge discriminator loss E[max(0, 1 - f(x))] + E[max(0, 1 + f(G(z)))] (book eq. eq-ch11-hinge;
-    Lim & Ye 2017, Miyato et al. 2018 eq. 17)."""
+    Lim & Ye 2017; Miyato et al. 2018)."""
     return F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()
 
 
@@ -103,7 +103,7 @@ def hinge_g_loss(fake_out: torch.Tensor) -> torch.Tensor:
 
 def interpolates(real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
     """x_hat = eps x + (1 - eps) G(z), eps ~ U[0, 1] per sample (book eq. eq-ch11-gp; Gulrajani et al. 2017,
-    Algorithm 1, line 6). ``eps`` has the leading (batch) shape of ``real`` followed by ones, e.g. (B, 1, 1, 1)
+    Algorithm 1). ``eps`` has the leading (batch) shape of ``real`` followed by ones, e.g. (B, 1, 1, 1)
     for images or (S, B, 1) for the batched members of an ensemble. Raises ``ValueError`` for weights outside
     [0, 1] (a normal draw, ``randn``, instead of ``rand``, is the bug this catches)."""
     if real.shape != fake.shape:
@@ -133,8 +133,9 @@ def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch
                      eps: torch.Tensor, weight: float = 10.0, batch_dims: int | None = None,
                      one_sided: bool = False) -> torch.Tensor:
     """The two-sided penalty weight * E[(||grad f(x_hat)||_2 - 1)^2] on interpolates x_hat (book eq.
-    eq-ch11-gp; Gulrajani et al. 2017, eq. 3, lambda = 10); ``one_sided``: weight * E[max(0, ||grad f|| - 1)^2],
-    which penalises only slopes above 1 (no barrier at slope 0 for a critic that must change its sign).
+    eq-ch11-gp; Gulrajani et al. 2017, lambda = 10 in their Algorithm 1); ``one_sided``:
+    weight * E[max(0, ||grad f|| - 1)^2], which penalises only slopes above 1 (no barrier at slope 0 for a
+    critic that must change its sign; book chapter 11, experiment b).
     ``eps``: see :func:`interpolates`; the mean runs over every sample of every member (an ensemble multiplies
     by its member count, as for its losses).
     ``batch_dims``: the leading sample axes (default: those before ``eps``'s trailing run of ones)."""

@@ -150,7 +150,7 @@ def share_at_clip(module: nn.Module, clip: float, rel_tol: float = 0.01) -> floa
 def power_iteration(W: torch.Tensor, u: torch.Tensor, iters: int = 1,
                     eps: float = 1e-12) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The largest singular value of each matrix of W (..., m, n) by power iteration (book eq. ``eq-ch11-power``;
-    Miyato et al. 2018, Algorithm 1): v <- W^T u / ||W^T u||, u <- W v / ||W v||, sigma = u^T W v.
+    Miyato et al. 2018): v <- W^T u / ||W^T u||, u <- W v / ||W v||, sigma = u^T W v.
     ``u`` (..., m): the left vector carried from the last call. Returns (sigma (...), u, v)."""
     if W.dim() < 2 or u.shape != W.shape[:-1]:
         raise ValueError(f"W (..., m, n) and u (..., m) disagree: {tuple(W.shape)}, {tuple(u.shape)}")

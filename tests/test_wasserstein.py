@@ -3,11 +3,15 @@ bugs readers hit), weight clipping, spectral normalisation (batched and torch's)
 training step, the harness and the ensembles."""
 import math
 
+import matplotlib
 import numpy as np
 import pytest
 import torch
 from scipy.stats import wasserstein_distance
 from torch import nn
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 
 from gan_utils import losses
 from gan_utils.dcgan import DCGANConfig
@@ -29,6 +33,7 @@ from gan_utils.dynamics.wasserstein import (
     w1_from_cdfs,
     w1_sorted,
 )
+from gan_utils.dynamics.wasserstein_plots import plot_clip_sweep, plot_critics_1d, plot_jsd_vs_w1, plot_tracking
 from gan_utils.ensemble import BatchedLinear, EnsembleMLP, EnsembleMLPConfig, train_ensemble
 from gan_utils.models import mlp_discriminator, mlp_generator
 from gan_utils.train import TrainConfig, clip_weights_, train_gan
@@ -255,3 +260,13 @@ def test_two_sided_penalty_can_trap_a_critic_of_the_wrong_sign_one_sided_does_no
         f = critic_mlp(1, (32, 32), seed=0)
         gaps[one_sided] = train_critic(f, p, q, 300, 256, gp_weight=100.0, betas=(0.0, 0.9), one_sided=one_sided)[-1]
     assert gaps[False] < -1.5 and gaps[True] > 1.5, gaps
+
+
+def test_the_figures_draw():
+    t = np.linspace(0, 1, 5)
+    figs = [plot_jsd_vs_w1(t, np.minimum(t, np.log(2)), t, 0.05),
+            plot_critics_1d(t, t, 1 - t, {"f": t ** 2}, optimal=-t),
+            plot_tracking({"a": {"step": [1, 2, 3], "w1": [3, 2, 1], "signal": [3, 2, 1], "label": "s"}}),
+            plot_clip_sweep([0.01, 0.1], [0.9, 0.5], [0.6, 0.7], 0.95)]
+    assert all(len(f.axes) >= 1 for f in figs)
+    plt.close("all")

@@ -34,7 +34,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from gan_utils.step import Module, gan_step
-from gan_utils.train import RealSampler, TrainConfig, _d_objective, _g_objective, learning_rate_factor
+from gan_utils.train import RealSampler, TrainConfig, _d_objective, _g_objective, critic_hooks, learning_rate_factor
 
 HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "maxout")
 
@@ -295,6 +295,11 @@ def train_ensemble(G: nn.Module, D: nn.Module, sample_real: RealSampler, config:
     def g_obj(fake_out: torch.Tensor) -> torch.Tensor:
         return S * _g_objective(config, fake_out)
 
+    def draw_eps(real: torch.Tensor) -> torch.Tensor:  # uniform interpolation weights, (S, B, 1, ...) per member
+        shape = (real.shape[1], *[1] * (real.dim() - 2))
+        return torch.stack([torch.rand(shape, device=device, generator=g) for g in rngs])
+
+    d_penalty, after_d_step = critic_hooks(config, D, draw_eps, scale=S, batch_dims=2)  # chapter 11 (default off)
     bar = tqdm(total=config.steps, desc=f"{desc} ({S} seeds)", disable=not progress, leave=False)
     while state.step < config.steps:
         if config.lr_decay_from is not None:  # the harness's linear decay (gan_utils.train.learning_rate_factor)
@@ -304,7 +309,8 @@ def train_ensemble(G: nn.Module, D: nn.Module, sample_real: RealSampler, config:
                     group["lr"] = lr * factor
         out = gan_step(G, D, opt_g, opt_d, lambda n: state.sample_real(sample_real, n), state.sample_noise,
                        config.batch_size, config.k, d_obj, g_obj,
-                       d_for_g=None if d_for_g is None else lambda: d_for_g(state))
+                       d_for_g=None if d_for_g is None else lambda: d_for_g(state),
+                       d_penalty=d_penalty, after_d_step=after_d_step)
         d_val, g_val = (torch.stack([out.d_loss.detach(), out.g_loss.detach()]) / S).tolist()
         if not (math.isfinite(d_val) and math.isfinite(g_val)):
             raise FloatingPointError(f"a loss became non-finite at generator step {state.step + 1} "

@@ -31,6 +31,7 @@ from gan_utils.data import ToyData, grid_means, ring_means, sample_mixture
 from gan_utils.dynamics.minibatch_std import EnsembleMinibatchStdDiscriminator
 from gan_utils.dynamics.pacgan import PackedDiscriminator
 from gan_utils.dynamics.unrolled import unrolled_ensemble_discriminator
+from gan_utils.dynamics.wasserstein import batched_spectral_norm_
 from gan_utils.ensemble import EnsembleMLP, EnsembleMLPConfig, EnsembleState, ensemble_generate, train_ensemble
 from gan_utils.models import generate
 from gan_utils.runtime import torch_threads
@@ -171,6 +172,23 @@ def results_table(results: dict[str, list[ModeCoverage]],
 # -------------------------------------------------------------------------------------------------
 METHODS = ("GAN", "Unrolled5", "PacGAN2", "PacGAN3", "PacGAN4", "MBStd")
 
+# --- chapter 11: critics (a separate, delimited addition) --------------------------------------------
+#: TrainConfig settings of the chapter-11 methods, applied on top of a protocol's
+#: (:meth:`BenchmarkProtocol.train_config`). WGAN-GP: the Wasserstein loss with the gradient penalty at the
+#: released toy code's lambda = 0.1 (github.com/igul222/improved_wgan_training, ``gan_toy.py``; the paper's
+#: image experiments use 10) and its Adam betas (0.5, 0.9), but one critic step per generator step (the code:
+#: 5) and a learning rate of 3e-3 (the code: 1e-4 for 100,000 steps) to fit the CPU budget. SN-GAN: the hinge
+#: loss with every layer of D spectrally normalised per member
+#: (:func:`gan_utils.dynamics.wasserstein.batched_spectral_norm_`), one D step per G step, Adam 5e-4, (0.5, 0.999).
+#: Chapter 11's notebook trains both with a leaky-ReLU critic and PyTorch's default initialisation.
+CRITIC_METHODS: dict[str, dict[str, object]] = {
+    "WGAN-GP": {"loss": "wasserstein", "gp_weight": 0.1, "k": 1, "betas": (0.5, 0.9), "lr_g": 3e-3, "lr_d": 3e-3},
+    "SN-GAN": {"loss": "hinge", "betas": (0.5, 0.999), "lr_g": 5e-4, "lr_d": 5e-4},
+}
+#: Chapter 6's methods and chapter 11's critics: what :func:`make_ensemble_pair` and :func:`train_benchmark` accept.
+ALL_METHODS = METHODS + tuple(CRITIC_METHODS)
+# --- end of chapter 11's addition ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BenchmarkProtocol:
@@ -227,8 +245,9 @@ class BenchmarkProtocol:
 
     def train_config(self, method: str) -> TrainConfig:
         decay = None if self.lr_decay_from is None else int(self.lr_decay_from * self.steps)
-        return TrainConfig(steps=self.steps, z_shape=(self.z_dim,), batch_size=self.batch_size(method),
-                           lr_g=self.lr, lr_d=self.lr, betas=self.betas, lr_decay_from=decay)
+        config = TrainConfig(steps=self.steps, z_shape=(self.z_dim,), batch_size=self.batch_size(method),
+                             lr_g=self.lr, lr_d=self.lr, betas=self.betas, lr_decay_from=decay)
+        return dataclasses.replace(config, **CRITIC_METHODS.get(method, {}))  # type: ignore[arg-type]
 
 
 #: The released protocol (:class:`BenchmarkProtocol`'s defaults).
@@ -332,8 +351,8 @@ def reference_scores(reference: dict, benchmark: str, method: str) -> list[ModeC
 
 def packing_degree(method: str) -> int:
     """m of PacGANm; 1 for every other method."""
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
+    if method not in ALL_METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {ALL_METHODS}")
     return int(method[len("PacGAN"):]) if method.startswith("PacGAN") else 1
 
 
@@ -355,6 +374,8 @@ def make_ensemble_pair(method: str, protocol: BenchmarkProtocol, seeds: Sequence
         D = PackedDiscriminator(EnsembleMLP(d_cfg, seeds), m, batch_dim=1)
     else:
         D = EnsembleMLP(d_cfg, seeds)
+    if method == "SN-GAN":  # chapter 11: every layer of D spectrally normalised, per member
+        batched_spectral_norm_(D)
     return G, D
 
 
@@ -372,11 +393,12 @@ def eval_noise(n: int, z_dim: int, seed: int = 12345, device: torch.device | str
 
 def train_benchmark(method: str, benchmark: Benchmark, protocol: BenchmarkProtocol, seeds: Sequence[int],
                     device: torch.device | str = "cpu", snapshot_steps: Sequence[int] = (), snapshot_n: int = 500,
-                    progress: bool = False) -> EnsembleRun:
+                    progress: bool = False, callbacks: Sequence[Callable[[EnsembleState], None]] = ()) -> EnsembleRun:
     """Train ``method`` on ``benchmark`` for every seed at once (one batched model,
     :func:`gan_utils.ensemble.train_ensemble`)
     under ``protocol``, and score each member on ``protocol.n_eval`` samples (the same codes for all).
-    At each of ``snapshot_steps`` the members are scored too and ``snapshot_n`` of their samples kept."""
+    At each of ``snapshot_steps`` the members are scored too and ``snapshot_n`` of their samples kept.
+    ``callbacks`` run after every generator step, after the snapshot (chapter 11 reads the trained critics)."""
     t0 = time.perf_counter()
     protocol = protocol.for_benchmark(benchmark.name)
     G, D = make_ensemble_pair(method, protocol, seeds)
@@ -405,7 +427,7 @@ def train_benchmark(method: str, benchmark: Benchmark, protocol: BenchmarkProtoc
     if method.startswith("Unrolled"):
         k = int(method[len("Unrolled"):])
         d_for_g = lambda state: unrolled_ensemble_discriminator(state, benchmark.sampler(), k)  # noqa: E731
-    train_ensemble(G, D, benchmark.sampler(), config, device, callbacks=[snap], progress=progress,
+    train_ensemble(G, D, benchmark.sampler(), config, device, callbacks=[snap, *callbacks], progress=progress,
                    d_for_g=d_for_g, desc=f"{method} on the {benchmark.name}")
     # the last snapshot, when taken at the final step, already scored the trained members
     final = curve[-1][1] if curve and curve[-1][0] == config.steps else score_members()[0]

@@ -15,9 +15,9 @@ own floor and the floors below (``tests/test_layout.py`` checks this from the im
   figures).
 * :mod:`gan_utils.foundations` -- part I, chapters 1-4: ``density``, ``minimax``,
   ``optimal_discriminator``, ``divergences``.
-* :mod:`gan_utils.dynamics` -- part II, chapters 5-6: ``generator_gradients``, ``saddle``,
+* :mod:`gan_utils.dynamics` -- part II, chapters 5, 6 and 11: ``generator_gradients``, ``saddle``,
   ``kl_directions``, ``mode_coverage``, ``stacked_mnist``, ``support_size``, ``unrolled``, ``pacgan``,
-  ``minibatch_std``.
+  ``minibatch_std``, ``wasserstein``.
 * :mod:`gan_utils.images` -- part III, chapters 7-10: ``digit_monitor``, ``guideline_ablation``,
   ``latent``, ``attributes``, ``inversion``, ``encoder_inversion``, ``restoration``,
   ``digit_shapes``, ``dissection``, ``unit_interventions``.

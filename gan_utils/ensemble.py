@@ -30,10 +30,11 @@ from typing import Callable, Iterable, Sequence, cast
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from gan_utils.step import Module, gan_step
-from gan_utils.train import RealSampler, TrainConfig, _d_objective, _g_objective, learning_rate_factor
+from gan_utils.train import RealSampler, TrainConfig, _d_objective, _g_objective, critic_hooks, learning_rate_factor
 
 HIDDEN_ACTIVATIONS = ("relu", "leaky_relu", "maxout")
 
@@ -81,23 +82,24 @@ class BatchedBatchNorm(nn.Module):
         self.register_buffer("running_var", torch.ones(members, 1, features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training:
-            n = x.shape[1]
-            if n < 2:
-                raise ValueError("BatchNorm in training mode needs at least 2 samples per member")
-            var, mean = torch.var_mean(x, dim=1, unbiased=False, keepdim=True)
-            running_mean, running_var = cast(torch.Tensor, self.running_mean), cast(torch.Tensor, self.running_var)
-            with torch.no_grad():
-                running_mean.lerp_(mean, self.momentum)
-                running_var.lerp_(var * (n / (n - 1)), self.momentum)
-        else:
-            mean, var = cast(torch.Tensor, self.running_mean), cast(torch.Tensor, self.running_var)
-        return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+        # (S, B, F) -> (B, S F): PyTorch's own batch_norm normalises each of the S F columns over the batch
+        # (3x faster on the CPU than var_mean over dim 1 at these sizes) and updates the running statistics
+        # in place through the flat views of the (S, 1, F) buffers.
+        S, n, features = x.shape
+        if self.training and n < 2:
+            raise ValueError("BatchNorm in training mode needs at least 2 samples per member")
+        flat = x.transpose(0, 1).reshape(n, S * features)
+        y = F.batch_norm(flat, cast(torch.Tensor, self.running_mean).view(-1),
+                         cast(torch.Tensor, self.running_var).view(-1), self.weight.view(-1), self.bias.view(-1),
+                         self.training, self.momentum, self.eps)
+        return y.view(n, S, features).transpose(0, 1)
 
 
 class Maxout(nn.Module):
-    """Maxout (Goodfellow et al. 2013): the maximum over ``pieces`` consecutive features,
-    (S, B, out * pieces) -> (S, B, out); the layer before it is linear to out * pieces features."""
+    """Maxout (Goodfellow et al. 2013): (S, B, pieces * out) -> (S, B, out), output unit j the maximum of
+    the features j, out + j, ..., (pieces - 1) out + j of the linear layer before it. (Which features
+    form a unit's pieces is a labelling; this strided one reduces over contiguous blocks, which makes
+    the maximum's backward pass about 1.7x faster on the CPU than consecutive pieces.)"""
 
     def __init__(self, pieces: int):
         super().__init__()
@@ -106,7 +108,7 @@ class Maxout(nn.Module):
         self.pieces = pieces
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.unflatten(-1, (x.shape[-1] // self.pieces, self.pieces)).amax(dim=-1)
+        return x.unflatten(-1, (self.pieces, x.shape[-1] // self.pieces)).amax(dim=-2)
 
 
 @dataclass(frozen=True)
@@ -293,6 +295,11 @@ def train_ensemble(G: nn.Module, D: nn.Module, sample_real: RealSampler, config:
     def g_obj(fake_out: torch.Tensor) -> torch.Tensor:
         return S * _g_objective(config, fake_out)
 
+    def draw_eps(real: torch.Tensor) -> torch.Tensor:  # uniform interpolation weights, (S, B, 1, ...) per member
+        shape = (real.shape[1], *[1] * (real.dim() - 2))
+        return torch.stack([torch.rand(shape, device=device, generator=g) for g in rngs])
+
+    d_penalty, after_d_step = critic_hooks(config, D, draw_eps, scale=S, batch_dims=2)  # chapter 11 (default off)
     bar = tqdm(total=config.steps, desc=f"{desc} ({S} seeds)", disable=not progress, leave=False)
     while state.step < config.steps:
         if config.lr_decay_from is not None:  # the harness's linear decay (gan_utils.train.learning_rate_factor)
@@ -302,7 +309,8 @@ def train_ensemble(G: nn.Module, D: nn.Module, sample_real: RealSampler, config:
                     group["lr"] = lr * factor
         out = gan_step(G, D, opt_g, opt_d, lambda n: state.sample_real(sample_real, n), state.sample_noise,
                        config.batch_size, config.k, d_obj, g_obj,
-                       d_for_g=None if d_for_g is None else lambda: d_for_g(state))
+                       d_for_g=None if d_for_g is None else lambda: d_for_g(state),
+                       d_penalty=d_penalty, after_d_step=after_d_step)
         d_val, g_val = (torch.stack([out.d_loss.detach(), out.g_loss.detach()]) / S).tolist()
         if not (math.isfinite(d_val) and math.isfinite(g_val)):
             raise FloatingPointError(f"a loss became non-finite at generator step {state.step + 1} "

@@ -153,15 +153,21 @@ _FA_LINK = re.compile(r'<link[^>]*font-awesome[^>]*>', re.IGNORECASE)
 _URL = re.compile(r"(?:https?:)?//[a-z0-9.-]+\.[a-z]{2,}", re.IGNORECASE)
 
 
-def offline_jshtml(html_text: str) -> str:
-    """matplotlib's ``Animation.to_jshtml()`` made self-contained: no request leaves the page.
+def offline_jshtml(html_text: str, name: str | None = None) -> str:
+    """matplotlib's ``Animation.to_jshtml()`` made self-contained and reproducible.
 
     matplotlib's player links Font Awesome from a CDN for its button icons; the link is removed and each
     icon replaced by plain characters. The player's first frame is also set as the image's initial
-    ``src`` (a ``data:`` URI), so the page shows a picture before its script runs. Raises ``ValueError``
+    ``src`` (a ``data:`` URI without the JavaScript line continuations of the frame list), so the page
+    shows a picture before its script runs. The player's random element ids (a ``uuid4``) are replaced by
+    ``name`` (letters, digits and ``_`` kept), so two builds write the same page. Raises ``ValueError``
     if anything that looks like a network address is left (e.g. a matplotlib version with a new CDN).
     """
     out = _FA_LINK.sub("", html_text)
+    if name is not None:
+        uid = re.search(r'_anim_img([0-9a-f]{32})"', out)
+        if uid:
+            out = out.replace(uid.group(1), "_" + re.sub(r"\W", "_", name))
 
     def glyph(m: re.Match) -> str:
         if m.group(1).strip() not in _FA_GLYPHS:
@@ -171,7 +177,8 @@ def offline_jshtml(html_text: str) -> str:
     out = _FA_ICON.sub(glyph, out)
     first = re.search(r'frames\[0\] = "(data:image/[a-z]+;base64,[^"]*)"', out)
     if first:
-        out = re.sub(r'(<img id="_anim_img[^"]*")', lambda m: f'{m.group(1)} src="{first.group(1)}"', out, count=1)
+        src = re.sub(r"\\\s*", "", first.group(1))  # the frame is a JS string continued with backslashes
+        out = re.sub(r'(<img id="_anim_img[^"]*")', lambda m: f'{m.group(1)} src="{src}"', out, count=1)
     left = _URL.findall(out)
     if left:
         raise ValueError(f"the animation HTML still references the network: {left[:3]}")
@@ -205,4 +212,4 @@ def quote_animation(key: str, anim_or_html: Any, *, fps: float | None = 2.0) -> 
     else:
         raise TypeError("quote_animation() takes a matplotlib Animation or its HTML, "
                         f"got {type(anim_or_html).__name__}")
-    return quote_html(key, offline_jshtml(raw), text=f"<animation {key}>")
+    return quote_html(key, offline_jshtml(raw, name=key), text=f"<animation {key}>")

@@ -29,7 +29,9 @@ def gan_step(G: Module, D: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch
              d_loss: Callable[..., torch.Tensor], g_loss: Callable[[torch.Tensor], torch.Tensor], *,
              G_update: Module | None = None, D_update: Module | None = None,
              d_for_g: Callable[[], Module] | None = None,
-             forward: Callable[[], AbstractContextManager] = nullcontext) -> StepResult:
+             forward: Callable[[], AbstractContextManager] = nullcontext,
+             d_penalty: Callable[[Module, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+             after_d_step: Callable[[], None] | None = None) -> StepResult:
     """One iteration of Algorithm 1: k discriminator updates, then one generator update.
 
     ``G`` and ``D`` serve where nothing of theirs is updated (G under ``no_grad`` in D's step, D in G's
@@ -37,12 +39,18 @@ def gan_step(G: Module, D: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch
     passes DistributedDataParallel wrappers). ``d_for_g()`` returns the discriminator at which G's loss is
     taken (default: D; the Unrolled GAN's look-ahead D). ``forward()``: context of the forward passes
     (bf16 autocast); the losses are computed in float32.
+
+    Chapter 11's critics add two optional hooks, both off by default: ``d_penalty(D_update, x, fake)`` is
+    added to D's loss in each of the k updates (the gradient penalty of WGAN-GP, book eq.
+    ``eq-ch11-gp``), and ``after_d_step()`` runs after each D update (weight clipping of WGAN, book
+    eq. ``eq-ch11-clip``).
     """
     # -----------------------------------------------------------------------------------------------
     # D ascends  V(D, G) = E_x~p_data[log D(x)] + E_z~p_z[log(1 - D(G(z)))]  k times, each on m fresh
     #   x and z (as descent on d_loss = -V, the cross-entropy of D's logits; LSGAN: least squares).
     # G then descends its loss on m fresh z: log(1 - D(G(z))) (saturating: the minimax game),
     #   -log D(G(z)) (non-saturating: the paper's advice) or (D(G(z)) - c)^2 / 2 (LSGAN).
+    # Chapter 11: D is a critic f; d_loss = E f(G(z)) - E f(x) (+ a gradient penalty), G's loss -E f(G(z)).
     # -----------------------------------------------------------------------------------------------
     G_update = G if G_update is None else G_update
     D_update = D if D_update is None else D_update
@@ -54,9 +62,13 @@ def gan_step(G: Module, D: nn.Module, opt_g: torch.optim.Optimizer, opt_d: torch
             real_out, fake_out = D_update(x), D_update(fake)
         real_out, fake_out = real_out.float(), fake_out.float()
         loss_d = d_loss(real_out, fake_out)
+        if d_penalty is not None:
+            loss_d = loss_d + d_penalty(D_update, x, fake)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
+        if after_d_step is not None:
+            after_d_step()
 
     D_g = D if d_for_g is None else d_for_g()  # (2) the generator
     z = sample_z(m)

@@ -49,7 +49,8 @@ from gan_utils import losses
 from gan_utils.resume import restore_train_state, save_train_state
 from gan_utils.step import Module, gan_step
 
-LOSSES = ("nonsaturating", "saturating", "lsgan")
+LOSSES = ("nonsaturating", "saturating", "lsgan", "wasserstein", "hinge")
+CRITIC_LOSSES = ("wasserstein", "hinge")  # D's output is a critic value, not a logit (chapter 11)
 AUTOCAST = ("none", "bf16")
 
 # sample_real(batch_size, generator) -> tensor of real samples on the training device
@@ -70,6 +71,11 @@ class TrainConfig:
     betas: tuple[float, float] = (0.5, 0.999)
     seed: int = 0
     lsgan_abc: tuple[float, float, float] = (0.0, 1.0, 1.0)  # LSGAN targets a (fake), b (real), c (G)
+    # chapter 11: gradient-penalty weight lambda (0: none; WGAN-GP uses 10 with loss="wasserstein") and the
+    # weight-clipping bound c of WGAN (None: none; the paper uses 0.01): D's parameters in [-c, c] after each step
+    gp_weight: float = 0.0
+    gp_one_sided: bool = False  # penalise only gradient norms above 1 (see gan_utils.losses.gradient_penalty)
+    clip: float | None = None
     # speed options (see the module docstring and benchmarks/README.md); the defaults keep the plain
     # float32 code path whose results the book's notebooks and the shipped checkpoints were made with
     channels_last: bool = False  # 4-D weights and images in NHWC memory layout (faster convs on many CPUs/GPUs)
@@ -87,6 +93,8 @@ class TrainConfig:
             raise ValueError(f"autocast {self.autocast!r} unknown; use one of {AUTOCAST}")
         if self.steps < 0 or self.k < 1 or self.batch_size < 1:
             raise ValueError(f"need steps >= 0, k >= 1, batch_size >= 1: {self}")
+        if self.gp_weight < 0 or (self.clip is not None and self.clip <= 0):
+            raise ValueError(f"need gp_weight >= 0 and clip None or > 0: {self}")
         if self.lr_decay_from is not None and not 0 <= self.lr_decay_from < self.steps:
             raise ValueError(f"lr_decay_from must be None or in [0, steps): {self}")
         for name in ("z_shape", "betas", "lsgan_abc"):  # JSON round trips give lists
@@ -188,6 +196,10 @@ def _make_optimizers(G: nn.Module, D: nn.Module, config: TrainConfig,
 
 
 def _d_objective(config: TrainConfig, real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor:
+    if config.loss == "wasserstein":
+        return losses.wasserstein_d_loss(real_out, fake_out)
+    if config.loss == "hinge":
+        return losses.hinge_d_loss(real_out, fake_out)
     if config.loss == "lsgan":
         a, b, _ = config.lsgan_abc
         return losses.lsgan_d_loss(real_out, fake_out, a=a, b=b)
@@ -195,13 +207,41 @@ def _d_objective(config: TrainConfig, real_out: torch.Tensor, fake_out: torch.Te
 
 
 def _g_objective(config: TrainConfig, fake_out: torch.Tensor) -> torch.Tensor:
+    if config.loss == "wasserstein":
+        return losses.wasserstein_g_loss(fake_out)
+    if config.loss == "hinge":
+        return losses.hinge_g_loss(fake_out)
     if config.loss == "lsgan":
         return losses.lsgan_g_loss(fake_out, c=config.lsgan_abc[2])
     return losses.GENERATOR_LOSSES[config.loss](fake_out)
 
 
 def _d_value(config: TrainConfig, out: torch.Tensor) -> torch.Tensor:
-    return out.mean() if config.loss == "lsgan" else torch.sigmoid(out).mean()
+    return out.mean() if config.loss in ("lsgan", *CRITIC_LOSSES) else torch.sigmoid(out).mean()
+
+
+def clip_weights_(module: nn.Module, c: float) -> None:
+    """Clamp every parameter of ``module`` to [-c, c] in place (WGAN's weight clipping, book eq. eq-ch11-clip;
+    Arjovsky, Chintala & Bottou 2017, Algorithm 1, line 7)."""
+    with torch.no_grad():
+        for p in module.parameters():
+            p.clamp_(-c, c)
+
+
+def critic_hooks(config: TrainConfig, D: nn.Module, draw_eps: Callable[[torch.Tensor], torch.Tensor],
+                 scale: float = 1.0, batch_dims: int = 1
+                 ) -> tuple[Callable[..., torch.Tensor] | None, Callable[[], None] | None]:
+    """The two optional hooks of :func:`gan_utils.step.gan_step` that ``config`` asks for: the gradient penalty
+    (``config.gp_weight`` > 0; ``draw_eps(real)`` returns the uniform interpolation weights, ``scale`` multiplies
+    the penalty: an ensemble's member count) and weight clipping of D (``config.clip``)."""
+    penalty = None
+    if config.gp_weight > 0:
+        def penalty(D_update: Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+            return scale * losses.gradient_penalty(D_update, real.float(), fake.float(), draw_eps(real),
+                                                   config.gp_weight, batch_dims, one_sided=config.gp_one_sided)
+    clip = config.clip
+    after = None if clip is None else (lambda: clip_weights_(D, clip))
+    return penalty, after
 
 
 def _grad_norm_tensor(model: nn.Module) -> torch.Tensor:
@@ -278,6 +318,8 @@ def train_gan(
         G_train, D_train, G_eval = torch.compile(G_train), torch.compile(D_train), torch.compile(G_eval)
         D_gstep = cast(nn.Module, torch.compile(D_gstep))  # a compiled module is a module (OptimizedModule)
     use_bf16 = config.autocast == "bf16"
+    d_penalty, after_d_step = critic_hooks(  # chapter 11's options (off by default)
+        config, D, lambda real: torch.rand((real.shape[0], *[1] * (real.dim() - 1)), device=device, generator=rng))
 
     def forward():  # autocast context for the forward passes (losses are computed in float32)
         return torch.autocast(device.type, dtype=torch.bfloat16) if use_bf16 else nullcontext()
@@ -297,7 +339,8 @@ def train_gan(
                        lambda n: as_images(sample_real(n, rng)), lambda n: sample_noise(n, config.z_shape, device, rng),
                        config.batch_size, config.k, partial(_d_objective, config), partial(_g_objective, config),
                        G_update=lambda z: as_images(G_train(z)), D_update=D_train, forward=forward,
-                       d_for_g=None if d_for_g is None else lambda: d_for_g(state))
+                       d_for_g=None if d_for_g is None else lambda: d_for_g(state),
+                       d_penalty=d_penalty, after_d_step=after_d_step)
         # one read from the device per step: losses, D outputs and gradient norms together
         d_val, g_val, d_real, d_fake, gn_d, gn_g = torch.stack([
             out.d_loss.detach(), out.g_loss.detach(), _d_value(config, out.d_real.detach()),

@@ -102,9 +102,9 @@ def main(argv: list[str] | None = None) -> Path:
     for bname in args.benchmarks:
         results[bname] = {}
         for method in args.methods:
-            proto = protocol
+            proto = protocol.for_benchmark(bname)
             if method.startswith("Unrolled") and args.unrolled_steps:
-                proto = dataclasses.replace(protocol, steps=args.unrolled_steps)
+                proto = dataclasses.replace(proto, steps=args.unrolled_steps)
             run = train_benchmark(method, BENCHMARKS[bname], proto, range(proto.seeds), device, progress=True)
             results[bname][method] = {"steps": proto.steps, "seconds": round(run.seconds, 1), "runs": [
                 {"seed": seed, "modes": s.modes_captured, "high_quality": s.high_quality_fraction,

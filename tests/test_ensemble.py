@@ -61,9 +61,9 @@ def test_batched_batchnorm_matches_batchnorm1d_per_member_in_train_and_eval():
         torch.testing.assert_close(bn(x)[s], r(x[s]))
 
 
-def test_maxout_takes_the_maximum_over_consecutive_pieces():
-    x = torch.tensor([[[1.0, 5.0, 2.0, -1.0, -3.0, -2.0]]])
-    torch.testing.assert_close(Maxout(3)(x), torch.tensor([[[5.0, -1.0]]]))
+def test_maxout_takes_the_maximum_over_each_units_pieces():
+    x = torch.tensor([[[1.0, 5.0, 2.0, -1.0, -3.0, -2.0]]])  # 2 units x 3 pieces: unit j has features j, 2 + j, 4 + j
+    torch.testing.assert_close(Maxout(3)(x), torch.tensor([[[2.0, 5.0]]]))
     with pytest.raises(ValueError, match="pieces"):
         Maxout(1)
 

@@ -11,6 +11,7 @@ from gan_utils.dynamics.mode_coverage import (
     METHODS,
     PROTOCOL,
     PUBLISHED,
+    BenchmarkJob,
     BenchmarkProtocol,
     ModeCoverage,
     balanced_floor,
@@ -18,8 +19,10 @@ from gan_utils.dynamics.mode_coverage import (
     make_ensemble_pair,
     mean_se,
     packing_degree,
+    protocol_table,
     results_table,
     train_benchmark,
+    train_benchmarks,
 )
 from gan_utils.ensemble import member_state, train_ensemble
 
@@ -116,6 +119,34 @@ def test_each_method_trains_a_member_like_the_same_seed_alone(method):
     for (_, x_many), (_, x_alone) in zip(many.snapshots, alone.snapshots):
         np.testing.assert_allclose(x_many[1], x_alone[0], rtol=1e-4, atol=1e-5)
     assert not np.allclose(many.snapshots[-1][1][1], many.snapshots[0][1][1])  # training moved the samples
+
+
+def test_benchmark_steps_override_the_steps_of_a_named_benchmark():
+    p = BenchmarkProtocol(steps=100, benchmark_steps=[("grid", 300)])
+    assert p.for_benchmark("grid").steps == 300 and p.for_benchmark("ring").steps == 100
+    assert p.for_benchmark("grid").benchmark_steps == () and p.for_benchmark("ring") != p
+    assert BenchmarkProtocol(steps=100).for_benchmark("grid").steps == 100
+    with pytest.raises(ValueError, match="benchmark_steps"):
+        BenchmarkProtocol(benchmark_steps=(("grid", 0),))
+    _, rows = protocol_table({"here": p})
+    assert ["generator steps per benchmark", "the same on both", "grid 300"] in rows
+
+
+def test_parallel_workers_give_the_runs_of_one_process():
+    """Two spawned workers, costliest job first, return the same runs in the jobs' order as one process."""
+    jobs = [BenchmarkJob("GAN", "ring", SMALL, (1, 2), (0, SMALL.steps)),
+            BenchmarkJob("PacGAN2", "grid", SMALL, (3,)), BenchmarkJob("MBStd", "ring", SMALL, (4,))]
+    here, pooled = train_benchmarks(jobs, workers=1), train_benchmarks(jobs, workers=2)
+    for a, b in zip(here, pooled):
+        np.testing.assert_array_equal(np.stack([s.counts for s in a.scores]), np.stack([s.counts for s in b.scores]))
+        for (sa, xa), (sb, xb) in zip(a.snapshots, b.snapshots):
+            assert sa == sb
+            np.testing.assert_allclose(xa, xb, rtol=1e-5, atol=1e-6)
+    assert [len(r.scores) for r in pooled] == [2, 1, 1]
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        train_benchmarks([BenchmarkJob("GAN", "spiral", SMALL, (0,))])
+    with pytest.raises(ValueError, match="workers"):
+        train_benchmarks(jobs, workers=0)
 
 
 def test_member_weights_after_training_match_alone():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import nbformat
@@ -104,6 +105,13 @@ def test_animation_html_loads_nothing_from_the_network():
     assert all(url.startswith("data:image/png;base64,") for _, url in parser.urls), parser.urls  # ... ours not
     assert "http" not in html and "fa fa-" not in html and len(html) < 400_000
     assert html.count("data:image/png;base64,") == 12 + 1  # at most 12 frames kept, and the initial src
+    # two renders of one animation write the same page: the player's random ids become the key
+    again = quote_animation("anim", animate_samples(_synthetic_frames(), np.eye(2), dpi=40).to_jshtml(
+        fps=2, embed_frames=True))
+    assert again == html and 'id="_anim_img_anim"' in html and not re.search(r"[0-9a-f]{32}", html)
+    # the initial src is a valid data URI: no JavaScript line continuations inside the attribute
+    src = re.search(r'<img id="_anim_img_anim" src="([^"]*)"', html).group(1)
+    assert re.fullmatch(r"data:image/png;base64,[A-Za-z0-9+/=]+", src)
     with pytest.raises(ValueError, match="network"):
         offline_jshtml('<script src="https://cdn.example.org/x.js"></script>')
     with pytest.raises(ValueError, match="same non-empty"):

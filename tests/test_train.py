@@ -71,7 +71,7 @@ def assert_same_weights(m1, m2):
 
 # ----------------------------------------------------------------------------------------- config
 @pytest.mark.parametrize("kwargs", [dict(steps=-1), dict(steps=5, k=0), dict(steps=5, batch_size=0),
-                                    dict(steps=5, loss="wasserstein"), dict(steps=5, lr_decay_from=5),
+                                    dict(steps=5, loss="wgan"), dict(steps=5, lr_decay_from=5),
                                     dict(steps=5, lr_decay_from=-1)])
 def test_train_config_validation(kwargs):
     with pytest.raises(ValueError):

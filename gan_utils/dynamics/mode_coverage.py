@@ -17,7 +17,9 @@ import dataclasses
 import hashlib
 import json
 import math
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, NamedTuple, Sequence, cast
@@ -29,8 +31,10 @@ from gan_utils.data import ToyData, grid_means, ring_means, sample_mixture
 from gan_utils.dynamics.minibatch_std import EnsembleMinibatchStdDiscriminator
 from gan_utils.dynamics.pacgan import PackedDiscriminator
 from gan_utils.dynamics.unrolled import unrolled_ensemble_discriminator
+from gan_utils.dynamics.wasserstein import batched_spectral_norm_
 from gan_utils.ensemble import EnsembleMLP, EnsembleMLPConfig, EnsembleState, ensemble_generate, train_ensemble
 from gan_utils.models import generate
+from gan_utils.runtime import torch_threads
 from gan_utils.train import TrainConfig
 
 N_EVAL = 2500  # samples per evaluation in the protocol
@@ -168,6 +172,23 @@ def results_table(results: dict[str, list[ModeCoverage]],
 # -------------------------------------------------------------------------------------------------
 METHODS = ("GAN", "Unrolled5", "PacGAN2", "PacGAN3", "PacGAN4", "MBStd")
 
+# --- chapter 11: critics (a separate, delimited addition) --------------------------------------------
+#: TrainConfig settings of the chapter-11 methods, applied on top of a protocol's
+#: (:meth:`BenchmarkProtocol.train_config`). WGAN-GP: the Wasserstein loss with the gradient penalty at the
+#: released toy code's lambda = 0.1 (github.com/igul222/improved_wgan_training, ``gan_toy.py``; the paper's
+#: image experiments use 10) and its Adam betas (0.5, 0.9), but one critic step per generator step (the code:
+#: 5) and a learning rate of 3e-3 (the code: 1e-4 for 100,000 steps) to fit the CPU budget. SN-GAN: the hinge
+#: loss with every layer of D spectrally normalised per member
+#: (:func:`gan_utils.dynamics.wasserstein.batched_spectral_norm_`), one D step per G step, Adam 5e-4, (0.5, 0.999).
+#: Chapter 11's notebook trains both with a leaky-ReLU critic and PyTorch's default initialisation.
+CRITIC_METHODS: dict[str, dict[str, object]] = {
+    "WGAN-GP": {"loss": "wasserstein", "gp_weight": 0.1, "k": 1, "betas": (0.5, 0.9), "lr_g": 3e-3, "lr_d": 3e-3},
+    "SN-GAN": {"loss": "hinge", "betas": (0.5, 0.999), "lr_g": 5e-4, "lr_d": 5e-4},
+}
+#: Chapter 6's methods and chapter 11's critics: what :func:`make_ensemble_pair` and :func:`train_benchmark` accept.
+ALL_METHODS = METHODS + tuple(CRITIC_METHODS)
+# --- end of chapter 11's addition ---------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BenchmarkProtocol:
@@ -200,12 +221,23 @@ class BenchmarkProtocol:
     mbstd_group: int = 4
     # fraction of the steps after which both learning rates decay linearly to 0 (None: constant)
     lr_decay_from: float | None = None
+    # ((benchmark, steps), ...): generator steps on a named benchmark, in place of ``steps``
+    benchmark_steps: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("hidden_g", "hidden_d", "betas"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
+        object.__setattr__(self, "benchmark_steps", tuple((str(b), int(n)) for b, n in self.benchmark_steps))
+        if any(n < 1 for _, n in self.benchmark_steps):
+            raise ValueError(f"benchmark_steps must be >= 1: {self.benchmark_steps}")
         if self.steps < 1 or self.seeds < 1 or self.packs_per_batch < 4 or self.n_eval < 1:
             raise ValueError(f"need steps, seeds, n_eval >= 1 and packs_per_batch >= 4: {self}")
+
+    def for_benchmark(self, name: str) -> BenchmarkProtocol:
+        """This protocol with the steps of benchmark ``name`` (``benchmark_steps``, else ``steps``)."""
+        if not self.benchmark_steps:
+            return self
+        return dataclasses.replace(self, steps=dict(self.benchmark_steps).get(name, self.steps), benchmark_steps=())
 
     def batch_size(self, method: str) -> int:
         """Samples per batch: ``packs_per_batch`` times the packing degree (1 for the unpacked methods)."""
@@ -213,8 +245,9 @@ class BenchmarkProtocol:
 
     def train_config(self, method: str) -> TrainConfig:
         decay = None if self.lr_decay_from is None else int(self.lr_decay_from * self.steps)
-        return TrainConfig(steps=self.steps, z_shape=(self.z_dim,), batch_size=self.batch_size(method),
-                           lr_g=self.lr, lr_d=self.lr, betas=self.betas, lr_decay_from=decay)
+        config = TrainConfig(steps=self.steps, z_shape=(self.z_dim,), batch_size=self.batch_size(method),
+                             lr_g=self.lr, lr_d=self.lr, betas=self.betas, lr_decay_from=decay)
+        return dataclasses.replace(config, **CRITIC_METHODS.get(method, {}))  # type: ignore[arg-type]
 
 
 #: The released protocol (:class:`BenchmarkProtocol`'s defaults).
@@ -237,9 +270,8 @@ FIXED_DEVIATIONS: tuple[tuple[str, str, str], ...] = (
 #: CPU cannot afford (see :func:`protocol_table`).
 PROTOCOLS: dict[str, BenchmarkProtocol] = {
     "full": PROTOCOL,
-    "standard": BenchmarkProtocol(hidden_g=(64, 64, 64), hidden_d=(64, 64), lr=1.5e-3,
-                                  lr_decay_from=0.3,
-                                  packs_per_batch=32, steps=10_000, seeds=5),
+    "standard": BenchmarkProtocol(hidden_g=(128, 128, 128), hidden_d=(64, 64), lr=3e-3, lr_decay_from=0.3,
+                                  packs_per_batch=32, steps=20_000, benchmark_steps=(("grid", 30_000),), seeds=10),
     "smoke": BenchmarkProtocol(hidden_g=(16, 16), hidden_d=(16,), maxout_pieces=2, lr=1.5e-3, lr_decay_from=0.3,
                                packs_per_batch=8, steps=30, seeds=2, n_eval=500),
     "reference-cpu": BenchmarkProtocol(hidden_g=(64, 64, 64), hidden_d=(64, 64), lr=1.5e-3, lr_decay_from=0.3,
@@ -258,6 +290,7 @@ FIELD_LABELS = {
     "betas": "Adam betas",
     "packs_per_batch": "packs per batch", "steps": "generator steps", "seeds": "runs (seeds)", "z_dim": "noise",
     "n_eval": "samples scored", "mbstd_group": "minibatch-std group", "lr_decay_from": "learning-rate schedule",
+    "benchmark_steps": "generator steps per benchmark",
 }
 
 
@@ -269,6 +302,9 @@ def _field_text(name: str, value: object) -> str:
     if name in ("hidden_g", "hidden_d"):
         v = cast(tuple, value)
         return f"{len(v)} × {v[0]}" if len(set(v)) == 1 else str(v)
+    if name == "benchmark_steps":
+        v = cast(tuple, value)
+        return "; ".join(f"{b} {n:,}" for b, n in v) if v else "the same on both"
     if name == "z_dim":
         return f"N(0, I_{value})"
     if isinstance(value, int) and not isinstance(value, bool) and value >= 10_000:
@@ -315,8 +351,8 @@ def reference_scores(reference: dict, benchmark: str, method: str) -> list[ModeC
 
 def packing_degree(method: str) -> int:
     """m of PacGANm; 1 for every other method."""
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; use one of {METHODS}")
+    if method not in ALL_METHODS:
+        raise ValueError(f"unknown method {method!r}; use one of {ALL_METHODS}")
     return int(method[len("PacGAN"):]) if method.startswith("PacGAN") else 1
 
 
@@ -338,6 +374,8 @@ def make_ensemble_pair(method: str, protocol: BenchmarkProtocol, seeds: Sequence
         D = PackedDiscriminator(EnsembleMLP(d_cfg, seeds), m, batch_dim=1)
     else:
         D = EnsembleMLP(d_cfg, seeds)
+    if method == "SN-GAN":  # chapter 11: every layer of D spectrally normalised, per member
+        batched_spectral_norm_(D)
     return G, D
 
 
@@ -355,12 +393,14 @@ def eval_noise(n: int, z_dim: int, seed: int = 12345, device: torch.device | str
 
 def train_benchmark(method: str, benchmark: Benchmark, protocol: BenchmarkProtocol, seeds: Sequence[int],
                     device: torch.device | str = "cpu", snapshot_steps: Sequence[int] = (), snapshot_n: int = 500,
-                    progress: bool = False) -> EnsembleRun:
+                    progress: bool = False, callbacks: Sequence[Callable[[EnsembleState], None]] = ()) -> EnsembleRun:
     """Train ``method`` on ``benchmark`` for every seed at once (one batched model,
     :func:`gan_utils.ensemble.train_ensemble`)
     under ``protocol``, and score each member on ``protocol.n_eval`` samples (the same codes for all).
-    At each of ``snapshot_steps`` the members are scored too and ``snapshot_n`` of their samples kept."""
+    At each of ``snapshot_steps`` the members are scored too and ``snapshot_n`` of their samples kept.
+    ``callbacks`` run after every generator step, after the snapshot (chapter 11 reads the trained critics)."""
     t0 = time.perf_counter()
+    protocol = protocol.for_benchmark(benchmark.name)
     G, D = make_ensemble_pair(method, protocol, seeds)
     z = eval_noise(protocol.n_eval, protocol.z_dim, device=device)
     wanted = set(snapshot_steps)
@@ -387,11 +427,56 @@ def train_benchmark(method: str, benchmark: Benchmark, protocol: BenchmarkProtoc
     if method.startswith("Unrolled"):
         k = int(method[len("Unrolled"):])
         d_for_g = lambda state: unrolled_ensemble_discriminator(state, benchmark.sampler(), k)  # noqa: E731
-    train_ensemble(G, D, benchmark.sampler(), config, device, callbacks=[snap], progress=progress,
+    train_ensemble(G, D, benchmark.sampler(), config, device, callbacks=[snap, *callbacks], progress=progress,
                    d_for_g=d_for_g, desc=f"{method} on the {benchmark.name}")
     # the last snapshot, when taken at the final step, already scored the trained members
     final = curve[-1][1] if curve and curve[-1][0] == config.steps else score_members()[0]
     return EnsembleRun(final, curve, snaps, time.perf_counter() - t0)
+
+
+class BenchmarkJob(NamedTuple):
+    """One ensemble of :func:`train_benchmark`: ``method`` on ``BENCHMARKS[benchmark]`` for ``seeds``."""
+    method: str
+    benchmark: str
+    protocol: BenchmarkProtocol
+    seeds: tuple[int, ...]
+    snapshot_steps: tuple[int, ...] = ()
+
+
+def _run_job(job: BenchmarkJob, device: str) -> EnsembleRun:
+    with torch_threads(1):
+        return train_benchmark(job.method, BENCHMARKS[job.benchmark], job.protocol, job.seeds, device,
+                               snapshot_steps=job.snapshot_steps)
+
+
+def job_cost(job: BenchmarkJob) -> float:
+    """A relative cost for scheduling: generator steps times samples per batch (Unrolled: K + 1 D passes)."""
+    unroll = int(job.method[len("Unrolled"):]) + 1 if job.method.startswith("Unrolled") else 1
+    return job.protocol.for_benchmark(job.benchmark).steps * job.protocol.batch_size(job.method) * unroll
+
+
+def train_benchmarks(jobs: Sequence[BenchmarkJob], device: torch.device | str = "cpu", workers: int = 1
+                     ) -> list[EnsembleRun]:
+    """Run ``jobs`` (:func:`train_benchmark`, each ensemble on one thread), in their order.
+
+    ``workers > 1`` on the CPU runs them on that many fresh (spawned) processes, costliest first
+    (:func:`job_cost`): small ensembles are bound by per-call overhead, so a second core gains little
+    inside one run but almost 2x across two runs. Every run depends only on its job, so the results are
+    the same as with ``workers = 1`` on the same machine.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    for job in jobs:
+        if job.benchmark not in BENCHMARKS:
+            raise ValueError(f"unknown benchmark {job.benchmark!r}; use one of {sorted(BENCHMARKS)}")
+        packing_degree(job.method)  # raises on an unknown method before any process starts
+    dev = str(device)
+    if workers == 1 or len(jobs) < 2 or torch.device(dev).type != "cpu":
+        return [_run_job(job, dev) for job in jobs]
+    order = sorted(range(len(jobs)), key=lambda i: -job_cost(jobs[i]))
+    with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {i: pool.submit(_run_job, jobs[i], dev) for i in order}
+        return [futures[i].result() for i in range(len(jobs))]
 
 
 def balanced_floor(n_high_quality: float, modes: int, trials: int = 2000, seed: int = 0) -> tuple[float, float]:

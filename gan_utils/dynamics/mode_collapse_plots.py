@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib import animation
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 from scipy import stats
 
 from gan_utils.dynamics.support_size import BirthdayResult
@@ -153,6 +153,8 @@ def plot_coverage_curves(curves: Mapping[str, Mapping[str, Sequence[tuple[int, S
                        ylim=(0, n_modes[bench] + 1))
         axes[1, c].set(title=f"{bench}: high-quality share", ylabel="share, mean over seeds", xlabel="generator step",
                        ylim=(0, 1))
+        axes[1, c].xaxis.set_major_locator(MaxNLocator(5, integer=True))
+        axes[1, c].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         axes[0, c].legend(fontsize=8, loc="lower right")
     return finish(fig)
 

@@ -96,9 +96,8 @@ def hinge_d_loss(real_out: torch.Tensor, fake_out: torch.Tensor) -> torch.Tensor
     return F.relu(1 - real_out).mean() + F.relu(1 + fake_out).mean()
 
 
-def hinge_g_loss(fake_out: torch.Tensor) -> torch.Tensor:
-    """The hinge generator loss -E[f(G(z))] (book eq. eq-ch11-hinge): the same as the Wasserstein one."""
-    return -fake_out.mean()
+#: The hinge generator loss -E[f(G(z))] (book eq. eq-ch11-hinge) is the Wasserstein one.
+hinge_g_loss = wasserstein_g_loss
 
 
 def interpolates(real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:

@@ -29,6 +29,7 @@ from gan_utils.dcgan import DCGANConfig, DCGANDiscriminator
 from gan_utils.ensemble import BatchedLinear
 from gan_utils.foundations.divergences import integrate_1d, jsd_shift_derivative, normal_pdf
 from gan_utils.losses import critic_gradient_norms, gradient_penalty
+from gan_utils.models import MLP, mlp_discriminator
 from gan_utils.train import clip_weights_
 
 Sampler = Callable[[int, torch.Generator], torch.Tensor]
@@ -79,19 +80,13 @@ def disjoint_gradients(sigma: float = 0.05, separation: float = 20.0, h: float |
 # -------------------------------------------------------------------------------------------------
 # The dual: a trained critic
 # -------------------------------------------------------------------------------------------------
-def critic_mlp(dim: int = 1, hidden: tuple[int, ...] = (64, 64), seed: int = 0) -> nn.Sequential:
-    """A small critic f: R^dim -> R (LeakyReLU(0.2) hidden layers, no output nonlinearity), built from ``seed``."""
-    g = torch.get_rng_state()
-    torch.manual_seed(seed)
-    try:
-        widths = (dim, *hidden)
-        layers: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:]):
-            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
-        layers.append(nn.Linear(widths[-1], 1))
-        return nn.Sequential(*layers)
-    finally:
-        torch.set_rng_state(g)
+def critic_mlp(dim: int = 1, hidden: tuple[int, ...] = (64, 64), seed: int = 0) -> MLP:
+    """A small critic f: R^dim -> R, :func:`gan_utils.models.mlp_discriminator` (LeakyReLU(0.2) hidden layers,
+    a linear output read as a critic value, not a logit), its weights drawn from ``seed`` without touching the
+    global random state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return mlp_discriminator(dim, hidden, "leaky_relu")
 
 
 @torch.no_grad()

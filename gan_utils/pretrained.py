@@ -66,18 +66,18 @@ REGISTRY: dict[str, Pretrained] = {
     ),
     "stacked-dcgan": Pretrained(
         stem="stacked-dcgan",
-        sha256="9754f6d7e8b4cec04817206a9e1d30e91967cdcb8eb0cfd9d1f6a4d06c0e1f11",
+        sha256="535b06bfa7444a4fc05117ca9977b556b32532fecd82a9d36c5ff026de44f524",
         models=("G",),
         description="DCGAN generator for Stacked MNIST (3 x 28 x 28, one MNIST digit per channel, in [-1, 1]; "
                     "gan_utils.dcgan.DCGANGenerator, nc = 3, ngf = 32, nz = 100, one extra 3x3 block at 7x7); "
-                    "trained against a DCGAN discriminator at the same budget as stacked-pacdcgan2 (15 000 steps, "
+                    "trained against a DCGAN discriminator at the same budget as stacked-pacdcgan2 (32 000 steps, lr decaying over the last 10 000, "
                     "batch 64, 1 CPU thread); book chapter 6",
         command="python scripts/train_stacked_mnist.py --model dcgan",
         module="gan_utils.dcgan",
     ),
     "stacked-pacdcgan2": Pretrained(
         stem="stacked-pacdcgan2",
-        sha256="454670e36c5ebd0256eacb0c965e0b3be38e01857268bbdb8c7dc1bbde509f4a",
+        sha256="b02b552bb30e29cf11b7c5baf89cf75f8a9ec0fd116c687bd9fda72c148c3425",
         models=("G",),
         description="PacDCGAN2 generator for Stacked MNIST: the same generator as stacked-dcgan, trained at the "
                     "same budget against PackedDiscriminator(DCGANDiscriminator(nc = 6), 2) (Lin et al. 2018); "

@@ -6,6 +6,8 @@ The shipped MNIST DCGAN (``pretrained.load("dcgan-mnist")``) is inverted on ``--
 learning rate, :func:`gan_utils.images.inversion.invert`), in rows that change one factor at a time
 against the base row "one random start, no clipping, no prior":
 
+Every row starts from the same random codes (one stream, seeded ``--seed`` + 1). The rows:
+
 * ``restarts``: best of ``--restarts`` random starts (all starts one batched (R N, nz) problem);
 * ``clipping``: stochastic clipping at a = 4 after every step;
 * ``prior``: the Gaussian prior term lambda ||z||^2 / nz with lambda = sigma^2 nz / |O| for a nominal pixel
@@ -102,8 +104,13 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: PSNR on G's samples {sum(rows[name]['fake_psnr']) / args.n_fake:.1f} dB, "
               f"{seconds:.0f} s", flush=True)
 
+    def starts() -> torch.Generator:
+        """Every row draws its random starts from the same stream: the rows differ by their factor only (the first
+        start of the best-of-R row is the base row's start)."""
+        return torch.Generator().manual_seed(args.seed + 1)
+
     for name, cfg in configs.items():
-        res = invert(G, both, cfg, generator=gen, progress=True)
+        res = invert(G, both, cfg, generator=starts(), progress=True)
         record(name, res.z, res.images, res.history, res.grad_history, res.seconds)
     t0 = time.perf_counter()
     E, enc_hist = train_encoder(G, EncoderTrainConfig(steps=args.enc_steps, batch_size=args.enc_batch,
@@ -112,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     z_enc = encode(E, both)
     with torch.no_grad():
         record("encoder", z_enc, G(z_enc), None, None, 0.0)
-    res = invert(G, both, base, z_init=z_enc, generator=gen, progress=True)
+    res = invert(G, both, base, z_init=z_enc, generator=starts(), progress=True)
     record("hybrid", res.z, res.images, res.history, res.grad_history, res.seconds)
 
     try:

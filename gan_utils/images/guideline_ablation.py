@@ -202,7 +202,7 @@ def late_sd(run: VariantRun, key: str = "frechet_distance", fraction: float = 1 
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     if run.diverged or not run.steps:
         return float("nan")
-    start = run.steps[-1] * (1 - fraction)
+    start = round(run.steps[-1] * (1 - fraction), 6)  # rounded: 300 * (1 - 1/3) must include step 200
     vals = [v for s, v in zip(run.steps, run.curve[key]) if s >= start]
     return float(np.std(vals, ddof=1)) if len(vals) > 1 else float("nan")
 

@@ -80,6 +80,7 @@ class InversionConfig:
     restarts: int = 1  # random initialisations per image (best-of-n)
     clip: float | None = None  # stochastic clipping bound a; None = no clipping
     init_scale: float = 1.0  # random initial codes ~ N(0, init_scale^2 I)
+    stop_after: int | None = None  # stop after this many steps; the schedule still spans ``steps`` (to repeat a run's start)
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.restarts < 1:
@@ -92,6 +93,8 @@ class InversionConfig:
             raise ValueError(f"prior_weight must be >= 0, got {self.prior_weight}")
         if self.clip is not None and self.clip <= 0:
             raise ValueError(f"clip bound must be positive, got {self.clip}")
+        if self.stop_after is not None and not 1 <= self.stop_after <= self.steps:
+            raise ValueError(f"stop_after must be None or in [1, steps], got {self.stop_after}")
 
 
 class InversionResult(NamedTuple):
@@ -190,7 +193,7 @@ def invert(
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr * cfg.final_lr_fraction)
     history: list[float] = []
     grad_history: list[float] = []
-    steps = range(cfg.steps)
+    steps = range(cfg.steps if cfg.stop_after is None else cfg.stop_after)
     if progress:
         steps = tqdm(steps, desc="invert", leave=False)
     start = time.perf_counter()

@@ -121,3 +121,24 @@ def plot_singular_values(svals: np.ndarray | torch.Tensor) -> plt.Figure:
     ax.set_ylabel(r"$s_k / s_1$ of $\partial G / \partial z$")
     ax.legend(fontsize=8)
     return finish(fig)
+
+
+def plot_convergence(histories: Mapping[str, tuple[Sequence[float], Sequence[float]]], every: int = 1,
+                     title: str | None = None) -> plt.Figure:
+    """Two panels over the optimisation steps, one line per run: left the mean pixel MSE, right the median
+    gradient norm of the objective with respect to z. ``histories[name] = (mse, grad_norm)``, each recorded
+    every ``every`` steps. A run has converged where both curves have flattened."""
+    if not histories:
+        raise ValueError("need at least one run")
+    if every < 1:
+        raise ValueError(f"every must be positive, got {every}")
+    palette = plt.get_cmap("tab10")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    for k, (name, (mse, grad)) in enumerate(histories.items()):
+        for ax, values in zip(axes, (mse, grad)):
+            ax.plot(np.arange(len(values)) * every, values, color=palette(k), lw=1.2, label=name)
+    for ax, ylabel in zip(axes, ("mean pixel MSE", r"median $\|\nabla_z L\|$")):
+        ax.set_yscale("log")
+        ax.set(xlabel="Adam step", ylabel=ylabel)
+    axes[0].legend(fontsize=8)
+    return finish(fig, title)

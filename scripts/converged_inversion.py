@@ -46,15 +46,15 @@ from gan_utils.images.inversion import (REFERENCE_PATH, InversionConfig, compone
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n-fake", type=int, default=24)
-    p.add_argument("--n-real", type=int, default=24)
+    p.add_argument("--n-fake", type=int, default=16)
+    p.add_argument("--n-real", type=int, default=16)
     p.add_argument("--steps", type=int, default=2000)
     p.add_argument("--lr", type=float, default=0.05)
     p.add_argument("--restarts", type=int, default=4)
     p.add_argument("--clip", type=float, default=4.0)
     p.add_argument("--sigma", type=float, default=0.02)
     p.add_argument("--fraction", type=float, default=0.1)
-    p.add_argument("--enc-steps", type=int, default=4000)
+    p.add_argument("--enc-steps", type=int, default=3000)
     p.add_argument("--enc-batch", type=int, default=128)
     p.add_argument("--enc-width", type=int, default=32)
     p.add_argument("--seed", type=int, default=0)

@@ -40,8 +40,16 @@ from gan_utils import pretrained
 from gan_utils.classifier import classify
 from gan_utils.data import load_mnist
 from gan_utils.images.encoder_inversion import EncoderTrainConfig, encode, train_encoder
-from gan_utils.images.inversion import (REFERENCE_PATH, InversionConfig, component_mse, invert, jacobian_svd, psnr,
-                                        relative_latent_error, subspace_error)
+from gan_utils.images.inversion import (
+    REFERENCE_PATH,
+    InversionConfig,
+    component_mse,
+    invert,
+    jacobian_svd,
+    psnr,
+    relative_latent_error,
+    subspace_error,
+)
 
 
 def main(argv: list[str] | None = None) -> None:

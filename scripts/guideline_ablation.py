@@ -27,8 +27,14 @@ import torch
 
 from gan_utils import pretrained
 from gan_utils.data import load_mnist
-from gan_utils.images.guideline_ablation import (REFERENCE_PATH, VARIANTS, AblationProtocol, VariantRun,
-                                                 run_variant, save_reference)
+from gan_utils.images.guideline_ablation import (
+    REFERENCE_PATH,
+    VARIANTS,
+    AblationProtocol,
+    VariantRun,
+    run_variant,
+    save_reference,
+)
 from gan_utils.train import tensor_sampler
 
 

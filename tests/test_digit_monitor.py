@@ -64,7 +64,8 @@ def test_monitor_records_the_chosen_steps_and_does_not_change_the_run():
 
 def test_run_variant_scores_over_training_and_repeats_itself(monkeypatch, tmp_path):
     clf = pretrained.load("mnist-classifier")
-    proto = guideline_ablation.AblationProtocol(width=4, steps=4, batch_size=8, nz=8, seeds=(0, 1), eval_every=2, n_eval=40)
+    proto = guideline_ablation.AblationProtocol(width=4, steps=4, batch_size=8, nz=8, seeds=(0, 1), eval_every=2,
+                                                n_eval=40)
     kwargs = dict(sample_real=tensor_sampler(_real()), device="cpu", classifier=clf, reference=_real(40))
     run = guideline_ablation.run_variant("no BatchNorm", 0, proto, **kwargs)
     assert run.steps == [0, 2, 4] and all(len(v) == 3 and all(math.isfinite(x) for x in v) for v in run.curve.values())

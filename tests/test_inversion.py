@@ -7,6 +7,7 @@ import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from gan_utils.dcgan import DCGANConfig, DCGANGenerator
+from gan_utils.images import inversion as inversion_module
 from gan_utils.images.encoder_inversion import Encoder, EncoderTrainConfig, encode, train_encoder
 from gan_utils.images.inversion import (
     LT_LEVELS,
@@ -22,7 +23,6 @@ from gan_utils.images.inversion import (
     stochastic_clip_,
     subspace_error,
 )
-from gan_utils.images import inversion as inversion_module
 
 
 def tiny_g(seed=0):
@@ -148,7 +148,8 @@ def test_subspace_error_splits_the_error_along_the_singular_directions():
     z_hat = z + torch.tensor([[0.1, 0.0, 2.0, 0.0]])
     inside, outside, k = subspace_error(z_hat, z, svals, vecs, 0.1)
     assert int(k) == 2
-    assert torch.allclose(inside, torch.tensor([0.1 / 2 ** 0.5])) and torch.allclose(outside, torch.tensor([2.0 / 2 ** 0.5]))
+    assert torch.allclose(inside, torch.tensor([0.1 / 2 ** 0.5]))
+    assert torch.allclose(outside, torch.tensor([2.0 / 2 ** 0.5]))
     with pytest.raises(ValueError):
         subspace_error(z_hat, z, svals, vecs, 0.0)
 
@@ -157,7 +158,8 @@ def test_invert_records_gradient_norms_and_stops_early_on_the_same_schedule():
     G = tiny_g()
     target = G(torch.randn(3, 8, generator=torch.Generator().manual_seed(1)))
     full = invert(G, target, InversionConfig(steps=6, lr=0.05), generator=torch.Generator().manual_seed(2))
-    start = invert(G, target, InversionConfig(steps=6, lr=0.05, stop_after=3), generator=torch.Generator().manual_seed(2))
+    start = invert(G, target, InversionConfig(steps=6, lr=0.05, stop_after=3),
+                   generator=torch.Generator().manual_seed(2))
     assert len(full.grad_history) == 6 and all(g >= 0 for g in full.grad_history)
     assert len(start.history) == 3 and start.history == full.history[:3]
     with pytest.raises(ValueError):

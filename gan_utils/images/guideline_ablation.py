@@ -245,7 +245,8 @@ def run_ablation(protocol: AblationProtocol, *, sample_real: RealSampler, device
             runs.append(run_variant(name, seed, protocol, sample_real=sample_real, device=device,
                                     classifier=classifier, reference=reference, reference_features=feats))
             r = runs[-1]
-            log(f"{name} seed {seed}: final class KL {r.final('class_kl'):.3f}, Fréchet {r.final('frechet_distance'):.1f}")
+            log(f"{name} seed {seed}: final class KL {r.final('class_kl'):.3f}, "
+                f"Fréchet {r.final('frechet_distance'):.1f}")
     return runs
 
 
@@ -258,7 +259,8 @@ def load_reference(path: str | Path | None = None, expected_sha256: str | None =
     expected = REFERENCE_SHA256 if expected_sha256 is None else expected_sha256
     digest = hashlib.sha256(data).hexdigest()
     if expected and digest != expected:
-        raise ValueError(f"{path.name}: sha256 {digest} differs from the pinned {expected}; the file is not the shipped one")
+        raise ValueError(f"{path.name}: sha256 {digest} differs from the pinned {expected}; "
+                         "the file is not the shipped one")
     raw = json.loads(data)
     return {"protocol": AblationProtocol(**raw["protocol"]), "runs": [VariantRun.from_json(r) for r in raw["runs"]],
             "meta": raw.get("meta", {})}

@@ -64,7 +64,8 @@ def load_reference(path: str | Path | None = None, expected_sha256: str | None =
     expected = REFERENCE_SHA256 if expected_sha256 is None else expected_sha256
     digest = hashlib.sha256(data).hexdigest()
     if expected and digest != expected:
-        raise ValueError(f"{path.name}: sha256 {digest} differs from the pinned {expected}; the file is not the shipped one")
+        raise ValueError(f"{path.name}: sha256 {digest} differs from the pinned {expected}; "
+                         "the file is not the shipped one")
     return json.loads(data)
 
 
@@ -80,7 +81,7 @@ class InversionConfig:
     restarts: int = 1  # random initialisations per image (best-of-n)
     clip: float | None = None  # stochastic clipping bound a; None = no clipping
     init_scale: float = 1.0  # random initial codes ~ N(0, init_scale^2 I)
-    stop_after: int | None = None  # stop after this many steps; the schedule still spans ``steps`` (to repeat a run's start)
+    stop_after: int | None = None  # stop after this many steps; the schedule still spans ``steps`` (repeats a run's start)
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.restarts < 1:

@@ -81,7 +81,7 @@ class InversionConfig:
     restarts: int = 1  # random initialisations per image (best-of-n)
     clip: float | None = None  # stochastic clipping bound a; None = no clipping
     init_scale: float = 1.0  # random initial codes ~ N(0, init_scale^2 I)
-    stop_after: int | None = None  # stop after this many steps; the schedule still spans ``steps`` (repeats a run's start)
+    stop_after: int | None = None  # stop after this many steps; the schedule still spans ``steps``
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.restarts < 1:

@@ -11,7 +11,8 @@ from gan_utils.plotting import COLORS, finish, to_unit_range
 
 
 def plot_image_rows(rows: Mapping[str, torch.Tensor], ncol: int = 8, title: str | None = None) -> plt.Figure:
-    """One labelled row of images per entry of ``rows`` (each (N, 1, H, W) in [-1, 1]); first ``ncol`` shown."""
+    """One labelled row of images per entry of ``rows`` (each (N, 1, H, W) grey or (N, 3, H, W) colour, in [-1, 1]);
+    the first ``ncol`` shown."""
     if not rows:
         raise ValueError("need at least one row")
     ncol = min(ncol, min(len(v) for v in rows.values()))
@@ -20,7 +21,10 @@ def plot_image_rows(rows: Mapping[str, torch.Tensor], ncol: int = 8, title: str 
         imgs = to_unit_range(images[:ncol].detach().float().cpu())
         for c in range(ncol):
             ax = axes[r, c]
-            ax.imshow(imgs[c, 0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            if imgs.shape[1] == 3:  # a colour image (Stacked MNIST: one digit per channel)
+                ax.imshow(imgs[c].permute(1, 2, 0).numpy(), interpolation="nearest")
+            else:
+                ax.imshow(imgs[c, 0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)

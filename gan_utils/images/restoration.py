@@ -18,13 +18,16 @@ data term on the observed entries only (eq-ch09-restore):
   "bicubic", align_corners=False), clipped to [-1, 1].
 * **colorization** (:class:`Colorization`), on Stacked MNIST (3 x 28 x 28, one digit per channel): A = the
   mean over the three channels; the baseline copies that grey image into every channel (the best guess that
-  treats the channels alike). The GAN prior here is a generator of colour images (``stacked-dcgan``).
+  treats the channels alike). The GAN prior here is a generator of colour images (``stacked-dcgan``). The mean
+  does not change when the channels are permuted, so digits are scored up to the channel order
+  (:func:`correct_up_to_channel_order`).
 
 The prior's weight (:func:`map_weight`): for Gaussian noise of variance sigma^2 on the observed entries the
 MAP estimate under p_z = N(0, I) is eq-ch09-objective with R_gauss and lambda = sigma^2 nz / |O|.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,6 +176,18 @@ class Colorization:
 
     def baseline(self, y: torch.Tensor) -> torch.Tensor:
         return y.expand(-1, 3, -1, -1).clone()
+
+
+def correct_up_to_channel_order(pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per digit of stacked images, whether it is read correctly under the channel order that suits the image
+    best: ``pred`` and ``labels`` (N, 3) -> bool (N, 3). The channel mean is the same for every order of the
+    channels, so colorization from it can recover which three digits are present, not which colour each has."""
+    if pred.shape != labels.shape or pred.dim() != 2 or pred.shape[1] != 3:
+        raise ValueError(f"need two (N, 3) tensors, got {tuple(pred.shape)} and {tuple(labels.shape)}")
+    perms = list(itertools.permutations(range(3)))
+    hits = torch.stack([pred[:, list(p)] == labels for p in perms])  # (6, N, 3)
+    best = hits.sum(2).argmax(0)  # (N,)
+    return hits[best, torch.arange(len(pred))]
 
 
 def gan_restore(G: DCGANGenerator, task, y: torch.Tensor, config: InversionConfig,

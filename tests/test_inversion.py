@@ -172,3 +172,11 @@ def test_load_reference_checks_the_hash(tmp_path):
     with pytest.raises(ValueError, match="sha256"):
         inversion_module.load_reference(path, expected_sha256="0" * 64)
     assert inversion_module.load_reference(path, expected_sha256="") == {"rows": {}}
+
+
+def test_the_shipped_converged_runs_load_and_hold_the_chapter_s_rows():
+    ref = inversion_module.load_reference()
+    assert set(ref["rows"]) == {"base", "restarts", "clipping", "prior", "encoder", "hybrid"}
+    n_fake = ref["settings"]["n_fake"]
+    assert all(len(r["fake_psnr"]) == n_fake and len(r["inside_error"]) == n_fake for r in ref["rows"].values())
+    assert {"command", "git_commit", "device", "torch", "wall_seconds"} <= set(ref["meta"])

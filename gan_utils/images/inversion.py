@@ -53,7 +53,7 @@ PRIORS = ("none", "gauss", "chi")
 
 #: The converged inversion runs of chapter 9 (made by ``scripts/converged_inversion.py``) and their pinned sha256.
 REFERENCE_PATH = Path(__file__).resolve().parents[1] / "assets" / "converged-inversion.json"
-REFERENCE_SHA256 = ""
+REFERENCE_SHA256 = "de8af1b9524e3492a8579ded428a95ef22190b701b921630a54ef56a73e65883"
 
 
 def load_reference(path: str | Path | None = None, expected_sha256: str | None = None) -> dict[str, Any]:

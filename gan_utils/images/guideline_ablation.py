@@ -58,7 +58,7 @@ HEAD = 20  # generator steps whose losses a run records one by one (the notebook
 
 #: The shipped ablation (made by ``scripts/guideline_ablation.py``) and its pinned sha256.
 REFERENCE_PATH = Path(__file__).resolve().parents[1] / "assets" / "guideline-ablation.json"
-REFERENCE_SHA256 = ""
+REFERENCE_SHA256 = "328ea4294ba9d1cbae11c593538d1eb0a4496edcac8a1b0c966e6ab6347aef0b"
 
 
 @dataclass(frozen=True)

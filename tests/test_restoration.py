@@ -6,7 +6,16 @@ import torch.nn.functional as F
 
 from gan_utils.dcgan import DCGANConfig, DCGANGenerator
 from gan_utils.images.inversion import InversionConfig
-from gan_utils.images.restoration import Denoising, Inpainting, SuperResolution, gan_restore, half_mask
+from gan_utils.images.restoration import (
+    Colorization,
+    Denoising,
+    Inpainting,
+    SuperResolution,
+    correct_up_to_channel_order,
+    gan_restore,
+    half_mask,
+    map_weight,
+)
 
 
 def imgs(n=2, seed=0):
@@ -76,7 +85,6 @@ def test_gan_inpainting_ignores_missing_pixels():
 
 
 def test_colorization_and_channel_order():
-    from gan_utils.images.restoration import Colorization, correct_up_to_channel_order, map_weight
     x = torch.rand(2, 3, 28, 28) * 2 - 1
     task = Colorization()
     y = task.degrade(x)

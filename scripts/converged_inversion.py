@@ -69,6 +69,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=REFERENCE_PATH)
     args = p.parse_args(argv)
+    # the commit the run starts from (the code that makes the file)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = ""
     torch.set_num_threads(args.threads)
     start = time.perf_counter()
     G, _ = pretrained.load("dcgan-mnist")
@@ -130,11 +136,6 @@ def main(argv: list[str] | None = None) -> None:
     res = invert(G, both, base, z_init=z_enc, generator=starts(), progress=True)
     record("hybrid", res.z, res.images, res.history, res.grad_history, res.seconds)
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit = ""
     out = {"settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "out"}
            | {"prior_weight": lam, "lt_levels": [1e-1, 1e-2, 1e-3, 1e-4, 1e-5]},
            "singular_values": svals.tolist(),

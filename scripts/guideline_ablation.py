@@ -66,16 +66,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.workers < 1:
         raise ValueError(f"--workers must be positive, got {args.workers}")
     protocol = AblationProtocol(width=args.width, steps=args.steps, seeds=tuple(args.seeds))
-    jobs = [(v, s, asdict(protocol)) for v in VARIANTS for s in protocol.seeds]
-    start = time.perf_counter()
-    with ProcessPoolExecutor(max_workers=args.workers) as pool:
-        runs = [VariantRun.from_json(r) for r in pool.map(_one, jobs)]
-    wall = time.perf_counter() - start
+    # the commit the run starts from (the code that makes the file)
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
                                 cwd=Path(__file__).parent, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = ""
+    jobs = [(v, s, asdict(protocol)) for v in VARIANTS for s in protocol.seeds]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        runs = [VariantRun.from_json(r) for r in pool.map(_one, jobs)]
+    wall = time.perf_counter() - start
     meta = {"command": "python scripts/guideline_ablation.py " + " ".join(sys.argv[1:] if argv is None else argv),
             "git_commit": commit, "device": f"cpu ({platform.processor() or platform.machine()}, "
                                             f"{os.cpu_count()} cores)",

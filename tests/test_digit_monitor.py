@@ -62,22 +62,60 @@ def test_monitor_records_the_chosen_steps_and_does_not_change_the_run():
         DigitMonitor(clf, _real(50), z_fixed, z_eval, snapshot_steps=(), eval_every=0, last_step=1)
 
 
-def test_run_variant_returns_metrics_and_previews(monkeypatch):
+def test_run_variant_scores_over_training_and_repeats_itself(monkeypatch, tmp_path):
     clf = pretrained.load("mnist-classifier")
-    kwargs = dict(width=4, steps=3, batch_size=8, nz=8, sample_real=tensor_sampler(_real()), device="cpu",
-                  classifier=clf, reference=_real(40), z_eval=torch.randn(40, 8, 1, 1),
-                  z_preview=torch.randn(4, 8, 1, 1))
-    metrics, samples = guideline_ablation.run_variant({"batchnorm": False}, {"lr_g": 1e-3}, 0, **kwargs)
-    assert set(metrics) == set(guideline_ablation.KEYS) and all(math.isfinite(v) for v in metrics.values())
-    assert -1 <= metrics["d_gap"] <= 1 and samples.shape == (4, 1, 28, 28)
-    again, _ = guideline_ablation.run_variant({"batchnorm": False}, {"lr_g": 1e-3}, 0, **kwargs)
-    assert again == metrics  # seeded
+    proto = guideline_ablation.AblationProtocol(width=4, steps=4, batch_size=8, nz=8, seeds=(0, 1), eval_every=2,
+                                                n_eval=40)
+    kwargs = dict(sample_real=tensor_sampler(_real()), device="cpu", classifier=clf, reference=_real(40))
+    run = guideline_ablation.run_variant("no BatchNorm", 0, proto, **kwargs)
+    assert run.steps == [0, 2, 4] and all(len(v) == 3 and all(math.isfinite(x) for x in v) for v in run.curve.values())
+    assert -1 <= run.d_gap <= 1 and run.preview.shape == (16, 1, 28, 28) and len(run.head_g_loss) == 4
+    again = guideline_ablation.run_variant("no BatchNorm", 0, proto, **kwargs)
+    assert again.curve == run.curve and again.head_d_loss == run.head_d_loss  # seeded
+    short = guideline_ablation.run_variant("no BatchNorm", 0, proto, steps=3, **kwargs)
+    assert short.steps == [0, 2, 3] and short.head_g_loss == run.head_g_loss[:3]  # the start of the same run
+    # save, hash, load: the runs come back (previews to within one grey level)
+    digest = guideline_ablation.save_reference(tmp_path / "a.json", proto, [run], {"command": "test"})
+    back = guideline_ablation.load_reference(tmp_path / "a.json", expected_sha256=digest)
+    assert back["protocol"] == proto and back["runs"][0].curve == run.curve
+    assert float((back["runs"][0].preview - run.preview).abs().max()) <= 1 / 127.5
+    with pytest.raises(ValueError, match="sha256"):
+        guideline_ablation.load_reference(tmp_path / "a.json", expected_sha256="0" * 64)
+    with pytest.raises(ValueError, match="unknown variant"):
+        guideline_ablation.run_variant("no guidelines", 0, proto, **kwargs)
 
     def diverge(*args, **kw):
         raise FloatingPointError("loss is nan")
     monkeypatch.setattr(guideline_ablation, "train_gan", diverge)
-    metrics, samples = guideline_ablation.run_variant({}, {}, 0, **kwargs)
-    assert samples is None and all(math.isnan(v) for v in metrics.values())
+    bad = guideline_ablation.run_variant("baseline (all guidelines)", 0, proto, **kwargs)
+    assert bad.diverged and bad.preview is None and math.isnan(bad.final("class_kl"))
+    assert guideline_ablation.escape_step(bad, 1.0) is None
+
+
+def test_escape_step_late_sd_and_summary():
+    run = guideline_ablation.VariantRun("baseline (all guidelines)", 0, steps=[0, 100, 200, 300],
+                                        curve={"class_kl": [2.3, 2.3, 0.8, 0.2], "confidence": [0.5] * 4,
+                                               "frechet_distance": [700.0, 600.0, 300.0, 200.0]}, d_gap=0.3)
+    assert guideline_ablation.escape_step(run, 1.0) == 200
+    assert guideline_ablation.escape_step(run, 0.1) is None
+    # last third of 300 steps: scorings at 200 and 300
+    assert guideline_ablation.late_sd(run) == pytest.approx(np.std([300.0, 200.0], ddof=1))
+    with pytest.raises(ValueError):
+        guideline_ablation.late_sd(run, fraction=0)
+    summary = guideline_ablation.summarise([run], 1.0)
+    assert list(summary) == ["baseline (all guidelines)"]
+    row = summary["baseline (all guidelines)"]
+    assert row["escape"] == [200.0] and row["class_kl"] == [0.2] and row["d_gap"] == [0.3]
+    with pytest.raises(ValueError):
+        guideline_ablation.AblationProtocol(steps=0)
+
+
+def test_the_shipped_ablation_loads_and_meets_the_chapter_s_budget():
+    ref = guideline_ablation.load_reference()
+    proto = ref["protocol"]
+    assert proto.steps >= 1500 and len(proto.seeds) >= 3
+    assert len(ref["runs"]) == len(guideline_ablation.VARIANTS) * len(proto.seeds)
+    assert {"command", "git_commit", "device", "torch", "wall_seconds"} <= set(ref["meta"])
 
 
 def test_mean_sd_formats_seeds_and_divergence():

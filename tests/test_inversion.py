@@ -7,16 +7,21 @@ import torch
 from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from gan_utils.dcgan import DCGANConfig, DCGANGenerator
+from gan_utils.images import inversion as inversion_module
 from gan_utils.images.encoder_inversion import Encoder, EncoderTrainConfig, encode, train_encoder
 from gan_utils.images.inversion import (
+    LT_LEVELS,
     InversionConfig,
+    component_mse,
     data_term,
     invert,
     jacobian_singular_values,
     prior_term,
     psnr,
+    recovery_rates,
     relative_latent_error,
     stochastic_clip_,
+    subspace_error,
 )
 
 
@@ -122,3 +127,56 @@ def test_jacobian_singular_values_match_finite_differences():
     ref = torch.linalg.svdvals(torch.stack(cols, 1))
     s = jacobian_singular_values(G, z)
     assert torch.allclose(s[0], ref, rtol=1e-6, atol=1e-9)
+
+
+def test_component_mse_and_recovery_rates_follow_lipton_and_tripathi():
+    z = torch.zeros(4, 10)
+    z_hat = z + torch.tensor([0.0, 0.05, 0.2, 1.0])[:, None]  # per-component squared errors 0, 2.5e-3, 0.04, 1
+    assert torch.allclose(component_mse(z_hat, z), torch.tensor([0.0, 2.5e-3, 0.04, 1.0]))
+    rates = recovery_rates(z_hat, z)
+    assert list(rates) == list(LT_LEVELS)
+    assert rates[1e-1] == 0.75 and rates[1e-2] == 0.5 and rates[1e-5] == 0.25
+    with pytest.raises(ValueError):
+        component_mse(z_hat, z[:2])
+
+
+def test_subspace_error_splits_the_error_along_the_singular_directions():
+    nz = 4
+    z = torch.tensor([[1.0, 1.0, 1.0, 1.0]])
+    vecs = torch.eye(nz)[None]  # singular vectors = coordinate axes
+    svals = torch.tensor([[10.0, 5.0, 0.5, 0.1]])  # with fraction 0.1: the first two are well-conditioned
+    z_hat = z + torch.tensor([[0.1, 0.0, 2.0, 0.0]])
+    inside, outside, k = subspace_error(z_hat, z, svals, vecs, 0.1)
+    assert int(k) == 2
+    assert torch.allclose(inside, torch.tensor([0.1 / 2 ** 0.5]))
+    assert torch.allclose(outside, torch.tensor([2.0 / 2 ** 0.5]))
+    with pytest.raises(ValueError):
+        subspace_error(z_hat, z, svals, vecs, 0.0)
+
+
+def test_invert_records_gradient_norms_and_stops_early_on_the_same_schedule():
+    G = tiny_g()
+    target = G(torch.randn(3, 8, generator=torch.Generator().manual_seed(1)))
+    full = invert(G, target, InversionConfig(steps=6, lr=0.05), generator=torch.Generator().manual_seed(2))
+    start = invert(G, target, InversionConfig(steps=6, lr=0.05, stop_after=3),
+                   generator=torch.Generator().manual_seed(2))
+    assert len(full.grad_history) == 6 and all(g >= 0 for g in full.grad_history)
+    assert len(start.history) == 3 and start.history == full.history[:3]
+    with pytest.raises(ValueError):
+        InversionConfig(steps=6, stop_after=7)
+
+
+def test_load_reference_checks_the_hash(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text('{"rows": {}}\n')
+    with pytest.raises(ValueError, match="sha256"):
+        inversion_module.load_reference(path, expected_sha256="0" * 64)
+    assert inversion_module.load_reference(path, expected_sha256="") == {"rows": {}}
+
+
+def test_the_shipped_converged_runs_load_and_hold_the_chapter_s_rows():
+    ref = inversion_module.load_reference()
+    assert set(ref["rows"]) == {"base", "restarts", "clipping", "prior", "encoder", "hybrid"}
+    n_fake = ref["settings"]["n_fake"]
+    assert all(len(r["fake_psnr"]) == n_fake and len(r["inside_error"]) == n_fake for r in ref["rows"].values())
+    assert {"command", "git_commit", "device", "torch", "wall_seconds"} <= set(ref["meta"])

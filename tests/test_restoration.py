@@ -6,7 +6,16 @@ import torch.nn.functional as F
 
 from gan_utils.dcgan import DCGANConfig, DCGANGenerator
 from gan_utils.images.inversion import InversionConfig
-from gan_utils.images.restoration import Denoising, Inpainting, SuperResolution, gan_restore, half_mask
+from gan_utils.images.restoration import (
+    Colorization,
+    Denoising,
+    Inpainting,
+    SuperResolution,
+    correct_up_to_channel_order,
+    gan_restore,
+    half_mask,
+    map_weight,
+)
 
 
 def imgs(n=2, seed=0):
@@ -73,3 +82,20 @@ def test_gan_inpainting_ignores_missing_pixels():
     a = gan_restore(G, task, y, cfg, z_init=z0)
     b = gan_restore(G, task, y_bad, cfg, z_init=z0)
     assert torch.allclose(a.z, b.z) and torch.allclose(a.loss, b.loss)
+
+
+def test_colorization_and_channel_order():
+    x = torch.rand(2, 3, 28, 28) * 2 - 1
+    task = Colorization()
+    y = task.degrade(x)
+    assert y.shape == (2, 1, 28, 28) and torch.allclose(y, x.mean(1, keepdim=True))
+    assert torch.equal(task.baseline(y)[:, 2], y[:, 0])
+    with pytest.raises(ValueError):
+        task.degrade(x[:, :1])
+    labels = torch.tensor([[1, 2, 3], [4, 5, 6]])
+    pred = torch.tensor([[3, 1, 2], [4, 9, 9]])  # the first image: the right digits in another order
+    ok = correct_up_to_channel_order(pred, labels)
+    assert ok.tolist() == [[True, True, True], [True, False, False]]
+    assert map_weight(0.25, 100, 784) == pytest.approx(0.25 * 100 / 784)
+    with pytest.raises(ValueError):
+        map_weight(-1.0, 100, 784)

@@ -89,3 +89,40 @@ def plot_ablation(
     axes[0, 0].set_yticks(y, names)
     axes[0, 0].invert_yaxis()
     return finish(fig, title)
+
+
+def plot_ablation_curves(
+    curves: Mapping[str, Sequence[tuple[Sequence[int], Mapping[str, Sequence[float]]]]],
+    keys: Sequence[str] = ("class_kl", "frechet_distance"), collapsed_kl: float | None = None,
+    reference: Mapping[str, float] | None = None, title: str | None = None,
+) -> plt.Figure:
+    """The ablation over training: one column per variant, one row per metric, one line per seed.
+
+    ``curves[variant]`` is a list over seeds of (scored steps, {metric: values}). ``collapsed_kl`` draws
+    the collapse threshold in the class-KL row (red, dotted); ``reference`` the value of real test digits
+    (black, dashed). All panels of a row share their y axis (log scale for class KL and Fréchet distance)."""
+    if not curves:
+        raise ValueError("need curves for at least one variant")
+    names = list(curves)
+    fig, axes = plt.subplots(len(keys), len(names), figsize=(2.55 * len(names) + 0.8, 2.5 * len(keys) + 0.6),
+                             squeeze=False, sharex=True, sharey="row")
+    for j, name in enumerate(names):
+        color = COLORS["data"] if j == 0 else COLORS["generator"]
+        for i, key in enumerate(keys):
+            ax = axes[i, j]
+            for s, (steps, values) in enumerate(curves[name]):
+                ax.plot(steps, values[key], color=color, lw=1.1, alpha=0.85, label="one seed each" if s == 0 else None)
+            if key == "class_kl" and collapsed_kl is not None:
+                ax.axhline(collapsed_kl, color=COLORS["accent"], ls=":", lw=1, label="collapse threshold")
+            if reference is not None and reference.get(key) is not None:
+                ax.axhline(reference[key], color=COLORS["data"], ls="--", lw=1, label="real test digits")
+            if key in ("class_kl", "frechet_distance"):
+                ax.set_yscale("log")
+            if i == 0:
+                ax.set_title(name, fontsize=10)
+            if i == len(keys) - 1:
+                ax.set_xlabel("generator step")
+            if j == 0:
+                ax.set_ylabel(METRIC_LABELS.get(key, (key, key))[0], fontsize=8)
+    axes[0, 0].legend(fontsize=7, loc="lower left")
+    return finish(fig, title)

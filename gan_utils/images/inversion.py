@@ -34,11 +34,14 @@ Also here: how good an inversion is (:func:`relative_latent_error`, :func:`psnr`
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Callable, NamedTuple
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
 
 import torch
 from torch.func import jacfwd
@@ -47,6 +50,23 @@ from tqdm.auto import tqdm
 from gan_utils.dcgan import DCGANGenerator
 
 PRIORS = ("none", "gauss", "chi")
+
+#: The converged inversion runs of chapter 9 (made by ``scripts/converged_inversion.py``) and their pinned sha256.
+REFERENCE_PATH = Path(__file__).resolve().parents[1] / "assets" / "converged-inversion.json"
+REFERENCE_SHA256 = "de8af1b9524e3492a8579ded428a95ef22190b701b921630a54ef56a73e65883"
+
+
+def load_reference(path: str | Path | None = None, expected_sha256: str | None = None) -> dict[str, Any]:
+    """The shipped converged inversion runs (JSON of ``scripts/converged_inversion.py``) after checking the
+    file's sha256 against :data:`REFERENCE_SHA256` (or ``expected_sha256``). Raises ``ValueError`` on a mismatch."""
+    path = Path(path) if path is not None else REFERENCE_PATH
+    data = path.read_bytes()
+    expected = REFERENCE_SHA256 if expected_sha256 is None else expected_sha256
+    digest = hashlib.sha256(data).hexdigest()
+    if expected and digest != expected:
+        raise ValueError(f"{path.name}: sha256 {digest} differs from the pinned {expected}; "
+                         "the file is not the shipped one")
+    return json.loads(data)
 
 
 @dataclass(frozen=True)
@@ -61,6 +81,7 @@ class InversionConfig:
     restarts: int = 1  # random initialisations per image (best-of-n)
     clip: float | None = None  # stochastic clipping bound a; None = no clipping
     init_scale: float = 1.0  # random initial codes ~ N(0, init_scale^2 I)
+    stop_after: int | None = None  # stop after this many steps; the schedule still spans ``steps``
 
     def __post_init__(self) -> None:
         if self.steps < 1 or self.restarts < 1:
@@ -73,6 +94,8 @@ class InversionConfig:
             raise ValueError(f"prior_weight must be >= 0, got {self.prior_weight}")
         if self.clip is not None and self.clip <= 0:
             raise ValueError(f"clip bound must be positive, got {self.clip}")
+        if self.stop_after is not None and not 1 <= self.stop_after <= self.steps:
+            raise ValueError(f"stop_after must be None or in [1, steps], got {self.stop_after}")
 
 
 class InversionResult(NamedTuple):
@@ -83,6 +106,7 @@ class InversionResult(NamedTuple):
     all_loss: torch.Tensor  # (R, N) final data term of every restart
     history: list[float]  # mean data term over all codes, per step
     seconds: float  # wall-clock time of the optimisation
+    grad_history: list[float] = []  # median over codes of ||d objective / dz||, per step (the plateau test)
 
 
 def prior_term(z: torch.Tensor, prior: str) -> torch.Tensor:
@@ -169,7 +193,8 @@ def invert(
     opt = torch.optim.Adam([z], lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps, eta_min=cfg.lr * cfg.final_lr_fraction)
     history: list[float] = []
-    steps = range(cfg.steps)
+    grad_history: list[float] = []
+    steps = range(cfg.steps if cfg.stop_after is None else cfg.stop_after)
     if progress:
         steps = tqdm(steps, desc="invert", leave=False)
     start = time.perf_counter()
@@ -178,6 +203,8 @@ def invert(
         d = data_term(forward(G(z)), y, m)
         loss = d + cfg.prior_weight * prior_term(z, cfg.prior) if cfg.prior_weight > 0 else d
         loss.sum().backward()  # a sum: each code's gradient is that of its own image's loss
+        assert z.grad is not None
+        grad_history.append(float(z.grad.norm(dim=1).median()))
         opt.step()
         sched.step()
         if cfg.clip is not None:
@@ -191,7 +218,61 @@ def invert(
     best = final.argmin(0)  # (n,)
     idx = torch.arange(n, device=device)
     images = images.reshape(R, n, *images.shape[1:])[best, idx]
-    return InversionResult(all_z[best, idx], images, final[best, idx], all_z, final, history, seconds)
+    return InversionResult(all_z[best, idx], images, final[best, idx], all_z, final, history, seconds, grad_history)
+
+
+#: Lipton & Tripathi's (2017) success levels: a code counts as recovered at level eps when the mean squared
+#: error per component, ||z_hat - z||^2 / nz, is below eps (their released code, ``reverse_GAN_batch_all_prec``).
+LT_LEVELS = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5)
+
+
+def component_mse(z_hat: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """||z_hat - z||^2 / nz per code, shape (N,): the error Lipton & Tripathi threshold."""
+    if z_hat.shape != z.shape or z.dim() != 2:
+        raise ValueError(f"need two (N, nz) tensors of one shape, got {tuple(z_hat.shape)} and {tuple(z.shape)}")
+    return ((z_hat - z) ** 2).mean(1)
+
+
+def recovery_rates(z_hat: torch.Tensor, z: torch.Tensor, levels: tuple[float, ...] = LT_LEVELS) -> dict[float, float]:
+    """Share of codes whose :func:`component_mse` is below each level."""
+    err = component_mse(z_hat, z)
+    return {eps: float((err < eps).double().mean()) for eps in levels}
+
+
+def jacobian_svd(G: DCGANGenerator, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Singular values (N, nz), descending, and right singular vectors (N, nz, nz) (columns) of dG(z)/dz at
+    each code of ``z`` (N, nz)."""
+    if z.dim() != 2 or z.shape[1] != G.config.nz:
+        raise ValueError(f"expected codes of shape (N, {G.config.nz}), got {tuple(z.shape)}")
+    svals, vecs = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        for zi in z.detach():
+            J = jacfwd(lambda v: G(v[None]).flatten())(zi)  # (pixels, nz)
+            _, S, Vh = torch.linalg.svd(J, full_matrices=False)
+            svals.append(S)
+            vecs.append(Vh.T)
+    return torch.stack(svals), torch.stack(vecs)
+
+
+def subspace_error(z_hat: torch.Tensor, z: torch.Tensor, svals: torch.Tensor, vecs: torch.Tensor,
+                   fraction: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The latent error split by how well the image determines each direction.
+
+    With the SVD of dG/dz at the true code z (:func:`jacobian_svd`), the *well-conditioned* directions are the
+    right singular vectors whose singular value is at least ``fraction`` times the largest. Returns per code:
+    the relative error inside that subspace ||P (z_hat - z)|| / ||P z||, the relative error in its complement
+    ||(I - P)(z_hat - z)|| / ||(I - P) z||, and the subspace's dimension k."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    if z_hat.shape != z.shape or svals.shape != z.shape or vecs.shape != (*z.shape, z.shape[1]):
+        raise ValueError("need z_hat, z (N, nz), svals (N, nz) and vecs (N, nz, nz)")
+    keep = svals >= fraction * svals[:, :1]  # (N, nz)
+    err = torch.einsum("nij,ni->nj", vecs, z_hat - z)  # coordinates in the singular basis
+    ref = torch.einsum("nij,ni->nj", vecs, z)
+    inside = (err * keep).norm(dim=1) / (ref * keep).norm(dim=1).clamp_min(1e-12)
+    outside = (err * ~keep).norm(dim=1) / (ref * ~keep).norm(dim=1).clamp_min(1e-12)
+    return inside, outside, keep.sum(1)
 
 
 def relative_latent_error(z_hat: torch.Tensor, z: torch.Tensor) -> torch.Tensor:

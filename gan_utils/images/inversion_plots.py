@@ -11,7 +11,8 @@ from gan_utils.plotting import COLORS, finish, to_unit_range
 
 
 def plot_image_rows(rows: Mapping[str, torch.Tensor], ncol: int = 8, title: str | None = None) -> plt.Figure:
-    """One labelled row of images per entry of ``rows`` (each (N, 1, H, W) in [-1, 1]); first ``ncol`` shown."""
+    """One labelled row of images per entry of ``rows`` (each (N, 1, H, W) grey or (N, 3, H, W) colour, in [-1, 1]);
+    the first ``ncol`` shown."""
     if not rows:
         raise ValueError("need at least one row")
     ncol = min(ncol, min(len(v) for v in rows.values()))
@@ -20,7 +21,10 @@ def plot_image_rows(rows: Mapping[str, torch.Tensor], ncol: int = 8, title: str 
         imgs = to_unit_range(images[:ncol].detach().float().cpu())
         for c in range(ncol):
             ax = axes[r, c]
-            ax.imshow(imgs[c, 0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+            if imgs.shape[1] == 3:  # a colour image (Stacked MNIST: one digit per channel)
+                ax.imshow(imgs[c].permute(1, 2, 0).numpy(), interpolation="nearest")
+            else:
+                ax.imshow(imgs[c, 0].numpy(), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
@@ -121,3 +125,24 @@ def plot_singular_values(svals: np.ndarray | torch.Tensor) -> plt.Figure:
     ax.set_ylabel(r"$s_k / s_1$ of $\partial G / \partial z$")
     ax.legend(fontsize=8)
     return finish(fig)
+
+
+def plot_convergence(histories: Mapping[str, tuple[Sequence[float], Sequence[float]]], every: int = 1,
+                     title: str | None = None) -> plt.Figure:
+    """Two panels over the optimisation steps, one line per run: left the mean pixel MSE, right the median
+    gradient norm of the objective with respect to z. ``histories[name] = (mse, grad_norm)``, each recorded
+    every ``every`` steps. A run has converged where both curves have flattened."""
+    if not histories:
+        raise ValueError("need at least one run")
+    if every < 1:
+        raise ValueError(f"every must be positive, got {every}")
+    palette = plt.get_cmap("tab10")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    for k, (name, (mse, grad)) in enumerate(histories.items()):
+        for ax, values in zip(axes, (mse, grad)):
+            ax.plot(np.arange(len(values)) * every, values, color=palette(k), lw=1.2, label=name)
+    for ax, ylabel in zip(axes, ("mean pixel MSE", r"median $\|\nabla_z L\|$")):
+        ax.set_yscale("log")
+        ax.set(xlabel="Adam step", ylabel=ylabel)
+    axes[0].legend(fontsize=8)
+    return finish(fig, title)

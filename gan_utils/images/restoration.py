@@ -16,9 +16,18 @@ data term on the observed entries only (eq-ch09-restore):
 * **super-resolution** (:class:`SuperResolution`): A = ``factor`` x ``factor`` average pooling (28 -> 7
   for factor 4); the baseline is bicubic upsampling (``torch.nn.functional.interpolate``, mode
   "bicubic", align_corners=False), clipped to [-1, 1].
+* **colorization** (:class:`Colorization`), on Stacked MNIST (3 x 28 x 28, one digit per channel): A = the
+  mean over the three channels; the baseline copies that grey image into every channel (the best guess that
+  treats the channels alike). The GAN prior here is a generator of colour images (``stacked-dcgan``). The mean
+  does not change when the channels are permuted, so digits are scored up to the channel order
+  (:func:`correct_up_to_channel_order`).
+
+The prior's weight (:func:`map_weight`): for Gaussian noise of variance sigma^2 on the observed entries the
+MAP estimate under p_z = N(0, I) is eq-ch09-objective with R_gauss and lambda = sigma^2 nz / |O|.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +44,15 @@ IMAGE = (1, 28, 28)
 def _check_images(x: torch.Tensor, name: str = "images") -> None:
     if x.dim() != 4 or tuple(x.shape[1:]) != IMAGE:
         raise ValueError(f"expected {name} of shape (N, 1, 28, 28), got {tuple(x.shape)}")
+
+
+def map_weight(sigma2: float, nz: int, n_observed: int) -> float:
+    """lambda = sigma^2 nz / |O|: the weight of R_gauss(z) = ||z||^2 / nz that makes eq-ch09-objective the
+    negative log-posterior (divided by |O| / (2 sigma^2)) for Gaussian noise of variance ``sigma2`` on ``n_observed``
+    entries and the prior p_z = N(0, I_nz)."""
+    if sigma2 < 0 or nz < 1 or n_observed < 1:
+        raise ValueError(f"need sigma2 >= 0, nz >= 1 and n_observed >= 1, got {sigma2}, {nz}, {n_observed}")
+    return sigma2 * nz / n_observed
 
 
 def half_mask(side: str = "bottom", size: int = 28) -> torch.Tensor:
@@ -136,6 +154,40 @@ class SuperResolution:
     def baseline(self, y: torch.Tensor) -> torch.Tensor:
         up = F.interpolate(y, size=IMAGE[1:], mode="bicubic", align_corners=False)
         return up.clamp(-1, 1)
+
+
+@dataclass
+class Colorization:
+    """A(x) = the mean of the three channels of a Stacked MNIST image (N, 3, 28, 28) -> (N, 1, 28, 28);
+    baseline: that grey image copied into every channel."""
+
+    name = "colorization"
+
+    def degrade(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        if x.dim() != 4 or tuple(x.shape[1:]) != (3, 28, 28):
+            raise ValueError(f"expected stacked images of shape (N, 3, 28, 28), got {tuple(x.shape)}")
+        return x.mean(1, keepdim=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(1, keepdim=True)
+
+    def loss_mask(self) -> None:
+        return None
+
+    def baseline(self, y: torch.Tensor) -> torch.Tensor:
+        return y.expand(-1, 3, -1, -1).clone()
+
+
+def correct_up_to_channel_order(pred: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per digit of stacked images, whether it is read correctly under the channel order that suits the image
+    best: ``pred`` and ``labels`` (N, 3) -> bool (N, 3). The channel mean is the same for every order of the
+    channels, so colorization from it can recover which three digits are present, not which colour each has."""
+    if pred.shape != labels.shape or pred.dim() != 2 or pred.shape[1] != 3:
+        raise ValueError(f"need two (N, 3) tensors, got {tuple(pred.shape)} and {tuple(labels.shape)}")
+    perms = list(itertools.permutations(range(3)))
+    hits = torch.stack([pred[:, list(p)] == labels for p in perms])  # (6, N, 3)
+    best = hits.sum(2).argmax(0)  # (N,)
+    return hits[best, torch.arange(len(pred))]
 
 
 def gan_restore(G: DCGANGenerator, task, y: torch.Tensor, config: InversionConfig,

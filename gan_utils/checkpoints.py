@@ -176,3 +176,15 @@ def load_checkpoint(
 
     tensors = {k[len("tensor/"):]: v for k, v in flat.items() if k.startswith("tensor/")}
     return Checkpoint(out_models, meta["step"], meta["config"], actual, tensors, meta["extra"])
+
+
+def load_pinned_json(path: str | os.PathLike, expected_sha256: str | None) -> Any:
+    """The JSON in ``path`` after checking the file's sha256 against ``expected_sha256`` (skipped when empty or
+    None). Raises ``ValueError`` on a mismatch: the file is not the shipped one."""
+    path = Path(path)
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if expected_sha256 and digest != expected_sha256:
+        raise ValueError(f"{path.name}: sha256 {digest} differs from the pinned {expected_sha256}; "
+                         "the file is not the shipped one")
+    return json.loads(data)

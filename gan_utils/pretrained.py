@@ -70,7 +70,8 @@ REGISTRY: dict[str, Pretrained] = {
         models=("G",),
         description="DCGAN generator for Stacked MNIST (3 x 28 x 28, one MNIST digit per channel, in [-1, 1]; "
                     "gan_utils.dcgan.DCGANGenerator, nc = 3, ngf = 32, nz = 100, one extra 3x3 block at 7x7); "
-                    "trained against a DCGAN discriminator at the same budget as stacked-pacdcgan2 (32 000 steps, lr decaying over the last 10 000, "
+                    "trained against a DCGAN discriminator at the same budget as stacked-pacdcgan2 "
+                    "(32 000 steps, lr decaying over the last 10 000, "
                     "batch 64, 1 CPU thread); book chapter 6",
         command="python scripts/train_stacked_mnist.py --model dcgan",
         module="gan_utils.dcgan",

@@ -14,8 +14,6 @@ the mean +- standard error over seeds, and the published rows (:data:`PUBLISHED`
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 import multiprocessing
 import time
@@ -27,6 +25,7 @@ from typing import Callable, NamedTuple, Sequence, cast
 import numpy as np
 import torch
 
+from gan_utils.checkpoints import load_pinned_json
 from gan_utils.data import ToyData, grid_means, ring_means, sample_mixture
 from gan_utils.dynamics.minibatch_std import EnsembleMinibatchStdDiscriminator
 from gan_utils.dynamics.pacgan import PackedDiscriminator
@@ -333,13 +332,8 @@ def load_reference(path: str | Path | None = None, expected_sha256: str | None =
     """The shipped reference run (JSON of ``scripts/mode_collapse_2d.py``), after checking its sha256
     against :data:`REFERENCE_SHA256` (or ``expected_sha256``). Raises ``ValueError`` on a mismatch."""
     path = Path(path) if path is not None else REFERENCE_PATH
-    data = path.read_bytes()
     expected = REFERENCE_SHA256 if expected_sha256 is None else expected_sha256
-    digest = hashlib.sha256(data).hexdigest()
-    if expected and digest != expected:
-        raise ValueError(f"{path.name}: sha256 {digest} differs from the pinned {expected}; "
-                         "the file is not the shipped one")
-    return json.loads(data)
+    return load_pinned_json(path, expected)
 
 
 def reference_scores(reference: dict, benchmark: str, method: str) -> list[ModeCoverage]:

@@ -36,6 +36,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from gan_utils.checkpoints import load_pinned_json
 from gan_utils.classifier import MNISTClassifier, classify
 from gan_utils.dcgan import DCGANConfig, DCGANDiscriminator, DCGANGenerator
 from gan_utils.digit_metrics import evaluate_generator_samples
@@ -255,13 +256,8 @@ def load_reference(path: str | Path | None = None, expected_sha256: str | None =
     :data:`REFERENCE_SHA256` (or ``expected_sha256``): {"protocol": AblationProtocol, "runs": [VariantRun],
     "meta": {...}}. Raises ``ValueError`` on a mismatch."""
     path = Path(path) if path is not None else REFERENCE_PATH
-    data = path.read_bytes()
     expected = REFERENCE_SHA256 if expected_sha256 is None else expected_sha256
-    digest = hashlib.sha256(data).hexdigest()
-    if expected and digest != expected:
-        raise ValueError(f"{path.name}: sha256 {digest} differs from the pinned {expected}; "
-                         "the file is not the shipped one")
-    raw = json.loads(data)
+    raw = load_pinned_json(path, expected)
     return {"protocol": AblationProtocol(**raw["protocol"]), "runs": [VariantRun.from_json(r) for r in raw["runs"]],
             "meta": raw.get("meta", {})}
 

@@ -34,8 +34,6 @@ Also here: how good an inversion is (:func:`relative_latent_error`, :func:`psnr`
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import time
 import warnings
@@ -47,6 +45,7 @@ import torch
 from torch.func import jacfwd
 from tqdm.auto import tqdm
 
+from gan_utils.checkpoints import load_pinned_json
 from gan_utils.dcgan import DCGANGenerator
 
 PRIORS = ("none", "gauss", "chi")
@@ -60,13 +59,8 @@ def load_reference(path: str | Path | None = None, expected_sha256: str | None =
     """The shipped converged inversion runs (JSON of ``scripts/converged_inversion.py``) after checking the
     file's sha256 against :data:`REFERENCE_SHA256` (or ``expected_sha256``). Raises ``ValueError`` on a mismatch."""
     path = Path(path) if path is not None else REFERENCE_PATH
-    data = path.read_bytes()
     expected = REFERENCE_SHA256 if expected_sha256 is None else expected_sha256
-    digest = hashlib.sha256(data).hexdigest()
-    if expected and digest != expected:
-        raise ValueError(f"{path.name}: sha256 {digest} differs from the pinned {expected}; "
-                         "the file is not the shipped one")
-    return json.loads(data)
+    return load_pinned_json(path, expected)
 
 
 @dataclass(frozen=True)

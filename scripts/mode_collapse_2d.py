@@ -74,8 +74,8 @@ def main(argv: list[str] | None = None) -> Path:
     ap.add_argument("--out", type=Path, default=REFERENCE_PATH)
     ap.add_argument("--label", default=None, help="what the page calls this run (default: from the protocol)")
     ap.add_argument("--merge", nargs="+", type=Path, default=None,
-                    help="instead of training: merge these JSON files of one protocol (e.g. the ring and the grid run "
-                         "side by side in two processes) into --out; wall_s is the longest")
+                    help="instead of training: merge these JSON files of one protocol (e.g. two sets of benchmarks and "
+                         "methods run side by side in two processes) into --out; wall_s is the longest")
     args = ap.parse_args(argv)
     if args.merge:
         parts = [json.loads(p.read_text()) for p in args.merge]
@@ -84,7 +84,11 @@ def main(argv: list[str] | None = None) -> Path:
         merged = {**parts[0], "results": {}, "wall_s": max(p["wall_s"] for p in parts),
                   "command": " && ".join(p["command"] for p in parts)}
         for p in parts:
-            merged["results"].update(p["results"])
+            for bname, methods in p["results"].items():
+                twice = set(methods) & set(merged["results"].get(bname, {}))
+                if twice:
+                    raise SystemExit(f"{bname}: {sorted(twice)} appear in more than one file")
+                merged["results"].setdefault(bname, {}).update(methods)
         text = json.dumps(merged, indent=1) + "\n"
         args.out.write_text(text)
         print(f"wrote {args.out} (sha256 {hashlib.sha256(text.encode()).hexdigest()})")
